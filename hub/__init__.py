@@ -1,0 +1,46 @@
+"""Xietong (协同): the regional medical alliance referral hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from hub.config import Config
+from hub.db import Database
+from hub.fhir.service import FhirService, SearchSettings
+
+
+@dataclass
+class Hub:
+    """What a running app holds: the database and the services bound to it."""
+
+    config: Config
+    db: Database
+    fhir: FhirService
+    operations: dict[str, list[str]] = field(default_factory=dict)  # type -> $operations routed
+    security: dict | None = None
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config["MAX_CONTENT_LENGTH"] = config.MAX_BODY_BYTES
+    app.config["TESTING"] = config.TESTING
+    app.json.ensure_ascii = False
+
+    from hub.fhir import validation
+
+    validation.set_canonical_base(config.CANONICAL_BASE)
+    db = Database(config.DATABASE_URL, echo=config.SQL_ECHO, pool_size=config.DB_POOL_SIZE)
+    fhir = FhirService(db, SearchSettings(config.SEARCH_DEFAULT_COUNT, config.SEARCH_MAX_COUNT))
+    app.extensions["xietong"] = Hub(config, db, fhir)
+
+    from hub.api import errors, fhir_rest, home
+    from hub.cli import register_cli
+
+    app.register_blueprint(fhir_rest.bp)
+    app.register_blueprint(home.bp)
+    errors.register(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,50 @@
+"""One place where failures become responses: OperationOutcomes under /fhir."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from hub.errors import HubError, Issue, operation_outcome, outcome_for
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def _fhir_path() -> bool:
+    return request.path == "/fhir" or request.path.startswith("/fhir/")
+
+
+def register(app: Flask) -> None:
+    from hub.api.fhir_rest import fhir_response
+
+    @app.errorhandler(HubError)
+    def hub_error(err: HubError):
+        body, status = outcome_for(err)
+        return fhir_response(body, status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if not _fhir_path():
+            return err
+        msg = {
+            413: f"the request body is larger than this server accepts "
+            f"({app.config['MAX_CONTENT_LENGTH']} bytes)",
+            404: f"there is no FHIR endpoint at {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+        }.get(err.code, err.description)
+        issue = Issue(msg, _HTTP_CODES.get(err.code, "processing"))
+        return fhir_response(operation_outcome([issue]), err.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        issue = Issue(
+            "internal error; the request was not carried out (nothing was stored)", "exception", "fatal"
+        )
+        if _fhir_path():
+            return fhir_response(operation_outcome([issue]), 500)
+        return "Internal Server Error", 500

@@ -1,0 +1,68 @@
+"""Configuration: a class per environment, read from the environment and checked at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    DATABASE_URL: str = "sqlite:///instance/xietong.sqlite"
+    HOST: str = "127.0.0.1"
+    PORT: int = 5000
+    # The canonical base of the hub's own profiles, code systems and extensions.
+    CANONICAL_BASE: str = "http://xietong.example/fhir"
+    # Largest request body accepted (bytes); larger ones get 413.
+    MAX_BODY_BYTES: int = 16 * 1024 * 1024
+    SEARCH_DEFAULT_COUNT: int = 20
+    SEARCH_MAX_COUNT: int = 1000
+    DB_POOL_SIZE: int = 10
+    SQL_ECHO: bool = False
+    TESTING: bool = False
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> Config:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides.pop(f.name)
+            elif f.name in environ:
+                values[f.name] = _coerce(f.name, f.type, environ[f.name])
+        if overrides:
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(overrides))}")
+        cfg = cls(**values)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        if not self.DATABASE_URL.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ConfigError(
+                "DATABASE_URL must be a sqlite:/// path or a postgresql+psycopg:// URL, "
+                f"not {self.DATABASE_URL.split(':')[0]}:…"
+            )
+        if not 0 < self.PORT < 65536:
+            raise ConfigError(f"PORT {self.PORT} is not a TCP port")
+        if self.MAX_BODY_BYTES < 1024:
+            raise ConfigError("MAX_BODY_BYTES must be at least 1024")
+        if not 1 <= self.SEARCH_DEFAULT_COUNT <= self.SEARCH_MAX_COUNT:
+            raise ConfigError("SEARCH_DEFAULT_COUNT must be between 1 and SEARCH_MAX_COUNT")
+
+
+def _coerce(name: str, typ, raw: str):
+    typ = typ if isinstance(typ, str) else typ.__name__
+    try:
+        if typ == "int":
+            return int(raw)
+        if typ == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {typ}") from None
+    return raw

@@ -1,0 +1,87 @@
+"""Engine and transactions. Services open one transaction per command through ``Database``."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+
+from hub.models import pid_counter
+
+
+class Database:
+    def __init__(self, url: str, echo: bool = False, pool_size: int = 10):
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine = _sqlite_engine(url, echo)
+        else:
+            self.engine = create_engine(
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                isolation_level="READ COMMITTED",
+                # Searches get plans for their own values (storage design, pitfall 1), and JIT
+                # compilation has no place in short OLTP queries.
+                connect_args={"options": "-c plan_cache_mode=force_custom_plan -c jit=off"},
+            )
+        self.dialect = self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self):
+        """One write transaction; commits on success, rolls back on any exception."""
+        with self.engine.connect().execution_options(xt_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self):
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def allocate_pids(self, conn: Connection, n: int) -> list[int]:
+        if n <= 0:
+            return []
+        if self.is_sqlite:
+            top = conn.execute(
+                pid_counter.update()
+                .where(pid_counter.c.id == 1)
+                .values(value=pid_counter.c.value + n)
+                .returning(pid_counter.c.value)
+            ).scalar_one_or_none()
+            if top is None:
+                conn.execute(pid_counter.insert().values(id=1, value=n))
+                top = n
+            return list(range(top - n + 1, top + 1))
+        rows = conn.execute(text("SELECT nextval('pid_seq') FROM generate_series(1, :n)"), {"n": n})
+        return [r[0] for r in rows]
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        # Take transaction control from the driver, so that BEGIN IMMEDIATE can be issued.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        # Writers take the write lock up front: no "database is locked" half-way through.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("xt_write") else "BEGIN")
+
+    return engine

@@ -1,0 +1,103 @@
+"""From request bytes to a resource the store may keep: JSON, FHIR R4B structure, hub rules.
+
+Order matters for the status code: bad JSON or a body that is not a FHIR resource of the
+expected type is 400; a well-formed resource that breaks a hub profile or binding is 422.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from hub.errors import BadRequest, Issue, Unprocessable
+from hub.fhir.primitives import check_json_types
+from hub.fhir.validation import validate_resource
+
+ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+_MESSAGES = {
+    "extra_forbidden": "is not an element of {type} (unknown element)",
+    "missing": "is required",
+}
+
+
+def parse_json(data: bytes) -> dict:
+    if not data or not data.strip():
+        raise BadRequest("the request body is empty; a FHIR JSON resource was expected")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadRequest("the request body must be a JSON object (a FHIR resource)")
+    return value
+
+
+def check_id(fid: str, where: str = "id") -> str:
+    if not ID_RE.match(fid or ""):
+        raise BadRequest(f"'{fid[:70]}' is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)", [where])
+    return fid
+
+
+def _path(rtype: str, loc: tuple) -> str:
+    out = rtype
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("function-after", "function-before", "function-wrap") and "[" not in str(part):
+            out += f".{part}"
+    return out
+
+
+def check_structure(resource: dict, expected: str | None = None, prefix: str = "") -> str:
+    """The resource parses as FHIR R4B (of the ``expected`` type); returns its type."""
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype:
+        raise BadRequest(
+            "the resource has no resourceType", [prefix + "resourceType" if prefix else "resourceType"]
+        )
+    if expected and rtype != expected:
+        raise BadRequest(
+            f"the body is a {rtype}, but this endpoint takes a {expected}", [f"{prefix}resourceType"]
+        )
+    try:
+        model = get_fhir_model_class(rtype)
+    except (ValueError, KeyError):
+        raise BadRequest(f"'{rtype}' is not a FHIR R4B resource type", [f"{prefix}resourceType"]) from None
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors()[:50]:
+            path = prefix + _path(rtype, err["loc"])
+            msg = _MESSAGES.get(err["type"], "").format(type=rtype) or err["msg"]
+            issues.append(Issue(f"{path}: {msg}", "structure", "error", (path,)))
+        raise BadRequest(issues=issues) from None
+    except (ValueError, TypeError) as exc:  # fhir.resources raises these for some malformed input
+        raise BadRequest(f"{prefix}{rtype}: {exc}", [prefix + rtype]) from None
+    issues = check_json_types(resource)
+    if issues:
+        raise BadRequest(issues=_prefixed(issues, prefix))
+    return rtype
+
+
+def check_rules(resource: dict, prefix: str = "") -> None:
+    """The hub's own rules: required bindings, hub profiles, identifier checks."""
+    issues = [i for i in validate_resource(resource) if i.severity in ("error", "fatal")]
+    if issues:
+        raise Unprocessable(issues=_prefixed(issues, prefix))
+
+
+def _prefixed(issues: list[Issue], prefix: str) -> list[Issue]:
+    if not prefix:
+        return issues
+    return [Issue(i.diagnostics, i.code, i.severity, tuple(prefix + e for e in i.expression)) for i in issues]
+
+
+def check_resource(resource: dict, expected: str | None = None, prefix: str = "") -> str:
+    rtype = check_structure(resource, expected, prefix)
+    check_rules(resource, prefix)
+    return rtype

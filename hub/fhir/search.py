@@ -1,0 +1,483 @@
+"""FHIR search over the index tables.
+
+A query is parsed into SQL conditions on the type's table (hot columns) and ``pid IN (...)``
+subqueries on the shared index tables, then run in two phases: phase 1 finds the page of ``pid``s
+from indexes alone (ORDER BY ... LIMIT count+1), phase 2 fetches the bodies of that page.
+Nothing is filtered in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.engine import Connection
+
+from hub.errors import BadRequest, NotSupported
+from hub.fhir import dates
+from hub.fhir.extract import h64, normalise, parse_reference, token_hashes
+from hub.fhir.registry import DATE, REFERENCE, STRING, TOKEN, TYPES, URI, Param, ResourceType
+from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_tables
+
+CONTROL = {
+    "_count",
+    "_offset",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_total",
+    "_summary",
+    "_format",
+    "_pretty",
+}
+DATE_PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
+MAX_INCLUDES = 1000
+
+
+@dataclass
+class Query:
+    rt: ResourceType
+    conditions: list = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (param, descending)
+    count: int = 20
+    offset: int = 0
+    includes: list[tuple[str, str, str | None]] = field(default_factory=list)  # (type, param, target)
+    revincludes: list[tuple[str, str]] = field(default_factory=list)
+    total: str = "none"
+    summary_count: bool = False
+    used: list[tuple[str, str]] = field(default_factory=list)  # the parameters applied, for links
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Match:
+    pid: int
+    type: str
+    id: str
+    body: str
+    mode: str = "match"
+
+
+@dataclass
+class Result:
+    matches: list[Match]
+    includes: list[Match]
+    has_next: bool
+    total: int | None
+    query: Query
+
+
+def split_unescaped(value: str, sep: str) -> list[str]:
+    parts, cur, i = [], [], 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value):
+            cur.append(value[i + 1])
+            i += 2
+            continue
+        if ch == sep:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not '{value}'", [name]) from None
+    if not low <= n <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}, not {n}", [name])
+    return n
+
+
+def parse(
+    rt: ResourceType,
+    params: list[tuple[str, str]],
+    lenient: bool = False,
+    default_count: int = 20,
+    max_count: int = 1000,
+) -> Query:
+    q = Query(rt, count=default_count)
+    table = resource_tables[rt.name]
+    for raw_name, value in params:
+        name, _, modifier = raw_name.partition(":")
+        if name in CONTROL:
+            _control(q, name, modifier, value, max_count)
+            continue
+        if "." in name:
+            _refuse(q, lenient, raw_name, f"chained search ('{raw_name}') is not supported")
+            continue
+        param = rt.param(name)
+        if param is None:
+            _refuse(q, lenient, raw_name, f"unknown search parameter '{name}' for {rt.name}")
+            continue
+        if value == "":
+            continue
+        q.conditions.append(_condition(rt, table, param, modifier, value))
+        q.used.append((raw_name, value))
+    return q
+
+
+def _refuse(q: Query, lenient: bool, name: str, message: str) -> None:
+    if not lenient:
+        raise BadRequest(message + " (send 'Prefer: handling=lenient' to ignore it)", [name])
+    q.ignored.append(name)
+
+
+def _control(q: Query, name: str, modifier: str, value: str, max_count: int) -> None:
+    if name == "_count":
+        q.count = _int("_count", value, 0, max_count)
+    elif name == "_offset":
+        q.offset = _int("_offset", value, 0, 10_000_000)
+    elif name == "_sort":
+        for item in value.split(","):
+            desc = item.startswith("-")
+            pname = item[1:] if desc else item
+            if pname not in ("_id", "_lastUpdated") and (
+                q.rt.param(pname) is None or q.rt.param(pname).type not in (DATE, STRING)
+            ):
+                raise BadRequest(
+                    f"cannot sort {q.rt.name} by '{pname}': sort by _id, _lastUpdated, "
+                    "or a date or string parameter",
+                    ["_sort"],
+                )
+            q.sort.append((pname, desc))
+    elif name == "_include":
+        if modifier:
+            raise NotSupported(f"_include:{modifier} is not supported", ["_include"])
+        q.includes.extend(_include_spec(q.rt, value))
+    elif name == "_revinclude":
+        if modifier:
+            raise NotSupported(f"_revinclude:{modifier} is not supported", ["_revinclude"])
+        parts = value.split(":")
+        src = TYPES.get(parts[0])
+        p = src.param(parts[1]) if src and len(parts) >= 2 else None
+        if p is None or p.type != REFERENCE:
+            raise BadRequest(
+                f"_revinclude '{value}' does not name a reference parameter (Type:param)", ["_revinclude"]
+            )
+        q.revincludes.append((parts[0], parts[1]))
+    elif name == "_total":
+        if value not in ("none", "estimate", "accurate"):
+            raise BadRequest("_total must be none, estimate or accurate", ["_total"])
+        q.total = value
+    elif name == "_summary":
+        if value == "count":
+            q.summary_count = True
+        elif value != "false":
+            raise NotSupported(f"_summary={value} is not supported (count and false are)", ["_summary"])
+    elif name == "_format":
+        if "json" not in value:
+            raise NotSupported(f"_format={value}: this server speaks JSON only", ["_format"])
+        return
+    else:
+        return
+    if name != "_offset":
+        q.used.append((name + (":" + modifier if modifier else ""), value))
+
+
+def _include_spec(rt: ResourceType, value: str) -> list[tuple[str, str, str | None]]:
+    parts = value.split(":")
+    if parts[0] != rt.name or len(parts) not in (2, 3):
+        raise BadRequest(f"_include '{value}' must be {rt.name}:param[:TargetType]", ["_include"])
+    if parts[1] == "*":
+        return [(rt.name, p.name, None) for p in rt.params.values() if p.type == REFERENCE]
+    p = rt.param(parts[1])
+    if p is None or p.type != REFERENCE:
+        raise BadRequest(
+            f"_include '{value}': {parts[1]} is not a reference parameter of {rt.name}", ["_include"]
+        )
+    return [(rt.name, parts[1], parts[2] if len(parts) == 3 else None)]
+
+
+# ----- conditions -----
+
+
+def _condition(rt: ResourceType, table, param: Param, modifier: str, value: str):
+    values = split_unescaped(value, ",")
+    if param.name == "_id":
+        if modifier:
+            raise NotSupported(f"_id:{modifier} is not supported", ["_id"])
+        return table.c.fhir_id.in_(values)
+    if param.name == "_lastUpdated":
+        return or_(
+            *[_date_cond(table.c.last_updated, table.c.last_updated, v, "_lastUpdated") for v in values]
+        )
+    if param.type in (TOKEN, URI):
+        return _token_cond(rt, table, param, modifier, values)
+    if param.type == STRING:
+        return _string_cond(rt, table, param, modifier, values)
+    if param.type == DATE:
+        if modifier:
+            raise NotSupported(f"{param.name}:{modifier} is not supported", [param.name])
+        if param.name == rt.date_param:
+            return or_(*[_date_cond(table.c.date_low, table.c.date_high, v, param.name) for v in values])
+        hid = h64(rt.name, param.name)
+        sub = select(idx_date.c.pid).where(
+            idx_date.c.hash_identity == hid,
+            or_(*[_date_cond(idx_date.c.low, idx_date.c.high, v, param.name) for v in values]),
+        )
+        return table.c.pid.in_(sub)
+    if param.type == REFERENCE:
+        return _reference_cond(rt, table, param, modifier, values)
+    raise NotSupported(f"search by {param.type} parameters is not supported", [param.name])
+
+
+def _token_cond(rt, table, param, modifier, values):
+    if modifier not in ("", "not"):
+        raise NotSupported(f"{param.name}:{modifier} is not supported (:not is)", [param.name])
+    with_system, without = [], []
+    for v in values:
+        parts = split_unescaped(v.replace("\\,", ","), "|") if param.type == TOKEN else [v]
+        if len(parts) == 1:
+            if param.type == URI:
+                with_system.append(token_hashes(rt.name, param.name, None, parts[0])[0])
+            else:
+                without.append(token_hashes(rt.name, param.name, None, parts[0])[1])
+        elif len(parts) == 2:
+            system, code = parts
+            if not code:
+                raise NotSupported(
+                    f"{param.name}={v}: search by system alone ('system|') is not "
+                    "supported; give system|code",
+                    [param.name],
+                )
+            with_system.append(token_hashes(rt.name, param.name, system or None, code)[0])
+        else:
+            raise BadRequest(f"{param.name}={v} is not a token (system|code)", [param.name])
+    ors = []
+    if with_system:
+        ors.append(idx_token.c.hash_sys_value.in_(with_system))
+    if without:
+        ors.append(idx_token.c.hash_value.in_(without))
+    sub = select(idx_token.c.pid).where(or_(*ors))
+    cond = table.c.pid.in_(sub)
+    return not_(cond) if modifier == "not" else cond
+
+
+def _string_cond(rt, table, param, modifier, values):
+    if modifier not in ("", "exact", "contains"):
+        raise NotSupported(
+            f"{param.name}:{modifier} is not supported (:exact and :contains are)", [param.name]
+        )
+    hid = h64(rt.name, param.name)
+    ors = []
+    for v in values:
+        if modifier == "exact":
+            ors.append(and_(idx_string.c.value_norm == normalise(v), idx_string.c.value_exact == v))
+        elif modifier == "contains":
+            ors.append(idx_string.c.value_norm.contains(normalise(v), autoescape=True))
+        else:
+            n = normalise(v)
+            ors.append(and_(idx_string.c.value_norm >= n, idx_string.c.value_norm < n + "\uffff"))
+    sub = select(idx_string.c.pid).where(idx_string.c.hash_identity == hid, or_(*ors))
+    return table.c.pid.in_(sub)
+
+
+def _date_cond(low_col, high_col, value: str, name: str):
+    prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
+    raw = value[2:] if value[:2] in DATE_PREFIXES else value
+    if value[:2] == "ap":
+        raise NotSupported("the 'ap' date prefix is not supported", [name])
+    try:
+        lo, hi = dates.parse_range(raw)
+    except dates.BadDate as exc:
+        raise BadRequest(f"{name}: {exc}", [name]) from None
+    eq = and_(low_col >= lo, high_col <= hi)
+    return {
+        "eq": eq,
+        "ne": not_(eq),
+        "lt": low_col < lo,
+        "le": low_col <= hi,
+        "gt": high_col > hi,
+        "ge": high_col >= lo,
+        "sa": low_col > hi,
+        "eb": high_col < lo,
+    }[prefix]
+
+
+def _reference_cond(rt, table, param, modifier, values):
+    if modifier and modifier not in TYPES:
+        raise NotSupported(f"{param.name}:{modifier} is not supported (a type modifier is)", [param.name])
+    wanted: list[tuple[str | None, str]] = []
+    for v in values:
+        parsed = parse_reference(v)
+        if parsed:
+            wanted.append(parsed)
+        elif "/" in v or "?" in v:
+            raise BadRequest(f"{param.name}={v} is not a reference (Type/id or id)", [param.name])
+        else:
+            wanted.append((modifier or None, v))
+    if param.name == rt.patient_param:
+        ids = [i for t, i in wanted if t in (None, "Patient")]
+        return table.c.patient.in_(ids)
+    hid = h64(rt.name, param.name)
+    ors = []
+    for t, i in wanted:
+        cond = idx_ref.c.target_id == i
+        if t:
+            cond = and_(cond, idx_ref.c.target_type == t)
+        ors.append(cond)
+    sub = select(idx_ref.c.pid).where(idx_ref.c.hash_identity == hid, or_(*ors))
+    return table.c.pid.in_(sub)
+
+
+# ----- execution -----
+
+
+def _sort_key(rt: ResourceType, table, pname: str):
+    if pname == "_id":
+        return table.c.fhir_id
+    if pname == "_lastUpdated":
+        return table.c.last_updated
+    if pname == rt.date_param:
+        return table.c.date_low
+    p = rt.param(pname)
+    hid = h64(rt.name, pname)
+    if p.type == DATE:
+        return (
+            select(func.min(idx_date.c.low))
+            .where(idx_date.c.pid == table.c.pid, idx_date.c.hash_identity == hid)
+            .scalar_subquery()
+        )
+    return (
+        select(func.min(idx_string.c.value_norm))
+        .where(idx_string.c.pid == table.c.pid, idx_string.c.hash_identity == hid)
+        .scalar_subquery()
+    )
+
+
+def where_clause(q: Query):
+    table = resource_tables[q.rt.name]
+    return and_(table.c.deleted.is_(False), *q.conditions)
+
+
+def count(conn: Connection, q: Query) -> int:
+    table = resource_tables[q.rt.name]
+    return conn.execute(select(func.count()).select_from(table).where(where_clause(q))).scalar_one()
+
+
+def run(conn: Connection, q: Query) -> Result:
+    table = resource_tables[q.rt.name]
+    total = count(conn, q) if (q.summary_count or q.total != "none") else None
+    if q.summary_count or q.count == 0:
+        return Result([], [], False, total, q)
+    order = []
+    for pname, desc in q.sort:
+        key = _sort_key(q.rt, table, pname)
+        # Missing values last in both directions, as on PostgreSQL and SQLite alike.
+        order.extend([key.is_(None), key.desc() if desc else key.asc()])
+    order.append(table.c.pid.desc() if q.sort and q.sort[-1][1] else table.c.pid.asc())
+    page = (
+        conn.execute(
+            select(table.c.pid).where(where_clause(q)).order_by(*order).limit(q.count + 1).offset(q.offset)
+        )
+        .scalars()
+        .all()
+    )
+    has_next = len(page) > q.count
+    page = page[: q.count]
+    matches = _fetch_by_pid(conn, q.rt.name, page)
+    if total is None and not has_next:
+        total = q.offset + len(matches)  # known for free on the last page
+    includes = _includes(conn, q, matches) if (q.includes or q.revincludes) and matches else []
+    return Result(matches, includes, has_next, total, q)
+
+
+def _fetch_by_pid(conn, rtype: str, pids: list[int], mode: str = "match") -> list[Match]:
+    if not pids:
+        return []
+    table = resource_tables[rtype]
+    rows = conn.execute(
+        select(table.c.pid, table.c.fhir_id, table.c.body).where(
+            table.c.pid.in_(pids), table.c.deleted.is_(False)
+        )
+    ).all()
+    by_pid = {r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode) for r in rows}
+    return [by_pid[p] for p in pids if p in by_pid]
+
+
+def _fetch_by_ids(conn, rtype: str, ids: set[str]) -> list[Match]:
+    if not ids or rtype not in resource_tables:
+        return []
+    table = resource_tables[rtype]
+    rows = conn.execute(
+        select(table.c.pid, table.c.fhir_id, table.c.body).where(
+            table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False)
+        )
+    ).all()
+    return [Match(r.pid, rtype, r.fhir_id, r.body, "include") for r in rows]
+
+
+def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
+    table = resource_tables[q.rt.name]
+    pids = [m.pid for m in matches]
+    wanted: dict[str, set[str]] = {}
+    for _src, pname, target in q.includes:
+        if pname == q.rt.patient_param:
+            ids = conn.execute(select(table.c.patient).where(table.c.pid.in_(pids))).scalars()
+            if target in (None, "Patient"):
+                wanted.setdefault("Patient", set()).update(i for i in ids if i)
+            continue
+        rows = conn.execute(
+            select(idx_ref.c.target_type, idx_ref.c.target_id).where(
+                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity == h64(q.rt.name, pname)
+            )
+        )
+        for ttype, tid in rows:
+            if target is None or ttype == target:
+                wanted.setdefault(ttype, set()).add(tid)
+    seen = {(m.type, m.id) for m in matches}
+    out: list[Match] = []
+    for ttype, ids in sorted(wanted.items()):
+        for m in _fetch_by_ids(conn, ttype, ids):
+            if (m.type, m.id) not in seen:
+                seen.add((m.type, m.id))
+                out.append(m)
+    ids = [m.id for m in matches]
+    for src, pname in q.revincludes:
+        srt = TYPES[src]
+        stable = resource_tables[src]
+        if pname == srt.patient_param:
+            if q.rt.name != "Patient":
+                continue
+            sub = select(stable.c.pid).where(stable.c.patient.in_(ids), stable.c.deleted.is_(False))
+        else:
+            sub = select(idx_ref.c.pid).where(
+                idx_ref.c.hash_identity == h64(src, pname),
+                idx_ref.c.target_type == q.rt.name,
+                idx_ref.c.target_id.in_(ids),
+            )
+        src_pids = conn.execute(sub.limit(MAX_INCLUDES)).scalars().all()
+        for m in _fetch_by_pid(conn, src, list(dict.fromkeys(src_pids)), mode="include"):
+            if (m.type, m.id) not in seen:
+                seen.add((m.type, m.id))
+                out.append(m)
+    return out[:MAX_INCLUDES]
+
+
+def search(
+    conn: Connection,
+    rt: ResourceType,
+    params: list[tuple[str, str]],
+    lenient: bool = False,
+    default_count: int = 20,
+    max_count: int = 1000,
+) -> Result:
+    return run(conn, parse(rt, params, lenient, default_count, max_count))
+
+
+def resolve_conditional(conn: Connection, rt: ResourceType, criteria: str) -> list[Match]:
+    """Matches of conditional criteria (``identifier=s|v``), for If-None-Exist and conditional updates."""
+    pairs = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+    if not pairs:
+        raise BadRequest(f"conditional criteria '{criteria}' are empty")
+    q = parse(rt, pairs, lenient=False, default_count=2)
+    q.count = 2
+    return run(conn, q).matches

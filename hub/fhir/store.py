@@ -1,0 +1,303 @@
+"""The resource store: versioned writes, reads and history on one open transaction.
+
+The store only flushes; the service that opened the transaction commits (one command, one
+transaction). Every version is kept in ``resource_history``; the per-type table holds the current
+version and the hot search columns; the shared index tables hold rows for live current versions only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from hub.db import Database
+from hub.errors import Gone, NotFound, PreconditionFailed
+from hub.fhir import dates
+from hub.fhir.extract import IndexRows, extract
+from hub.fhir.registry import ResourceType
+from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
+
+
+@dataclass
+class Stored:
+    """A version of a resource as stored: its JSON text is what the caller gets back."""
+
+    type: str
+    id: str
+    version: int
+    last_updated: datetime
+    body: str | None  # None for a deletion
+    deleted: bool = False
+    method: str = "PUT"
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    def resource(self) -> dict:
+        return orjson.loads(self.body) if self.body else None
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def stamp(resource: dict, fid: str, version: int, when: datetime) -> dict:
+    """The resource with its id and meta set by the server, ``resourceType`` and ``id`` first."""
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = dates.instant(when)
+    out = {"resourceType": resource["resourceType"], "id": fid, "meta": meta}
+    for k, v in resource.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+class Store:
+    def __init__(self, db: Database, conn: Connection):
+        self.db = db
+        self.conn = conn
+
+    # ----- writes -----
+
+    def create(
+        self,
+        rt: ResourceType,
+        resource: dict,
+        fid: str | None = None,
+        tenant: str | None = None,
+        pid: int | None = None,
+    ) -> Stored:
+        fid = fid or new_id()
+        when = dates.now_utc()
+        body = stamp(resource, fid, 1, when)
+        text = orjson.dumps(body).decode()
+        rows = extract(rt, body)
+        if pid is None:
+            pid = self.db.allocate_pids(self.conn, 1)[0]
+        table = resource_tables[rt.name]
+        self.conn.execute(
+            insert(table).values(
+                pid=pid,
+                fhir_id=fid,
+                version=1,
+                last_updated=when,
+                deleted=False,
+                tenant=tenant,
+                patient=rows.patient,
+                date_low=rows.date_low,
+                date_high=rows.date_high,
+                body=text,
+            )
+        )
+        self._history(pid, 1, rt.name, fid, when, "POST", text)
+        self._index(pid, rows)
+        return Stored(rt.name, fid, 1, when, text, method="POST")
+
+    def update(
+        self,
+        rt: ResourceType,
+        fid: str,
+        resource: dict,
+        if_match: int | None = None,
+        tenant: str | None = None,
+    ) -> tuple[Stored, bool]:
+        """Replace the current version; ``(stored, created)``. A missing id is created (PUT-as-create)."""
+        current = self.current(rt, fid, for_update=True)
+        if current is None:
+            if if_match is not None:
+                raise PreconditionFailed(f"{rt.name}/{fid} does not exist, so If-Match cannot hold")
+            return self.create(rt, resource, fid=fid, tenant=tenant), True
+        pid, version, deleted = current.pid, current.version, current.deleted
+        if if_match is not None and if_match != version:
+            raise PreconditionFailed(
+                f"{rt.name}/{fid} is at version {version}, not {if_match} (If-Match)", expression=["If-Match"]
+            )
+        version += 1
+        when = max(dates.now_utc(), current.last_updated)
+        body = stamp(resource, fid, version, when)
+        text = orjson.dumps(body).decode()
+        rows = extract(rt, body)
+        table = resource_tables[rt.name]
+        self.conn.execute(
+            update(table)
+            .where(table.c.pid == pid)
+            .values(
+                version=version,
+                last_updated=when,
+                deleted=False,
+                tenant=tenant if tenant else table.c.tenant,
+                patient=rows.patient,
+                date_low=rows.date_low,
+                date_high=rows.date_high,
+                body=text,
+            )
+        )
+        self._history(pid, version, rt.name, fid, when, "PUT", text)
+        if not deleted:
+            self._unindex(pid)
+        self._index(pid, rows)
+        return Stored(rt.name, fid, version, when, text, method="PUT"), deleted
+
+    def delete(self, rt: ResourceType, fid: str) -> Stored:
+        """Tombstone: the current row is marked deleted, its index rows go, its history stays."""
+        current = self.current(rt, fid, for_update=True)
+        if current is None:
+            raise NotFound(f"{rt.name}/{fid} is not known")
+        if current.deleted:
+            raise Gone(f"{rt.name}/{fid} was deleted")
+        version = current.version + 1
+        when = max(dates.now_utc(), current.last_updated)
+        table = resource_tables[rt.name]
+        self.conn.execute(
+            update(table)
+            .where(table.c.pid == current.pid)
+            .values(version=version, last_updated=when, deleted=True)
+        )
+        self._history(current.pid, version, rt.name, fid, when, "DELETE", None, deleted=True)
+        self._unindex(current.pid)
+        return Stored(rt.name, fid, version, when, None, deleted=True, method="DELETE")
+
+    def _history(self, pid, version, rtype, fid, when, method, text, deleted=False):
+        self.conn.execute(
+            insert(resource_history).values(
+                pid=pid,
+                version=version,
+                res_type=rtype,
+                fhir_id=fid,
+                last_updated=when,
+                method=method,
+                deleted=deleted,
+                body=text,
+            )
+        )
+
+    def _index(self, pid: int, rows: IndexRows) -> None:
+        c = self.conn
+        if rows.tokens:
+            c.execute(
+                insert(idx_token),
+                [
+                    {"pid": pid, "hash_sys_value": a, "hash_value": b, "sort_date": rows.date_low}
+                    for a, b in _dedupe_tokens(rows.tokens)
+                ],
+            )
+        if rows.strings:
+            c.execute(
+                insert(idx_string),
+                [
+                    {"pid": pid, "hash_identity": h, "value_norm": n[:512], "value_exact": e[:512]}
+                    for h, n, e in rows.strings
+                ],
+            )
+        if rows.dates:
+            c.execute(
+                insert(idx_date),
+                [{"pid": pid, "hash_identity": h, "low": lo, "high": hi} for h, lo, hi in rows.dates],
+            )
+        if rows.refs:
+            c.execute(
+                insert(idx_ref),
+                [{"pid": pid, "hash_identity": h, "target_type": t, "target_id": i} for h, t, i in rows.refs],
+            )
+
+    def _unindex(self, pid: int) -> None:
+        for table in (idx_token, idx_string, idx_date, idx_ref):
+            self.conn.execute(delete(table).where(table.c.pid == pid))
+
+    # ----- reads -----
+
+    def current(self, rt: ResourceType, fid: str, for_update: bool = False):
+        table = resource_tables[rt.name]
+        q = select(table.c.pid, table.c.version, table.c.deleted, table.c.last_updated, table.c.tenant).where(
+            table.c.fhir_id == fid
+        )
+        if for_update and not self.db.is_sqlite:
+            q = q.with_for_update()
+        return self.conn.execute(q).first()
+
+    def read(self, rt: ResourceType, fid: str) -> Stored:
+        table = resource_tables[rt.name]
+        row = self.conn.execute(
+            select(table.c.version, table.c.last_updated, table.c.deleted, table.c.body).where(
+                table.c.fhir_id == fid
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"{rt.name}/{fid} is not known")
+        if row.deleted:
+            raise Gone(f"{rt.name}/{fid} was deleted (version {row.version})")
+        return Stored(rt.name, fid, row.version, row.last_updated, row.body)
+
+    def vread(self, rt: ResourceType, fid: str, version: int) -> Stored:
+        table = resource_tables[rt.name]
+        h = resource_history
+        row = self.conn.execute(
+            select(h.c.version, h.c.last_updated, h.c.deleted, h.c.body, h.c.method)
+            .select_from(h.join(table, table.c.pid == h.c.pid))
+            .where(table.c.fhir_id == fid, h.c.version == version)
+        ).first()
+        if row is None:
+            if self.current(rt, fid) is None:
+                raise NotFound(f"{rt.name}/{fid} is not known")
+            raise NotFound(f"{rt.name}/{fid} has no version {version}")
+        if row.deleted:
+            raise Gone(f"{rt.name}/{fid} version {version} is a deletion")
+        return Stored(rt.name, fid, row.version, row.last_updated, row.body, method=row.method)
+
+    def history(
+        self,
+        rt: ResourceType | None,
+        fid: str | None,
+        count: int,
+        offset: int = 0,
+        since: datetime | None = None,
+    ) -> tuple[list[Stored], bool]:
+        """Versions, newest first; ``(page, has_more)``. Instance, type or whole-system history."""
+        h = resource_history
+        q = select(
+            h.c.res_type, h.c.fhir_id, h.c.version, h.c.last_updated, h.c.deleted, h.c.body, h.c.method
+        )
+        conds = []
+        if fid is not None:
+            cur = self.current(rt, fid)
+            if cur is None:
+                raise NotFound(f"{rt.name}/{fid} is not known")
+            conds.append(h.c.pid == cur.pid)
+        elif rt is not None:
+            conds.append(h.c.res_type == rt.name)
+        if since is not None:
+            conds.append(h.c.last_updated >= since)
+        if conds:
+            q = q.where(and_(*conds))
+        q = (
+            q.order_by(h.c.last_updated.desc(), h.c.pid.desc(), h.c.version.desc())
+            .limit(count + 1)
+            .offset(offset)
+        )
+        rows = self.conn.execute(q).all()
+        page = [
+            Stored(r.res_type, r.fhir_id, r.version, r.last_updated, r.body, r.deleted, r.method)
+            for r in rows[:count]
+        ]
+        return page, len(rows) > count
+
+    def history_total(self, rt: ResourceType, fid: str) -> int:
+        cur = self.current(rt, fid)
+        return self.conn.execute(
+            select(func.count()).select_from(resource_history).where(resource_history.c.pid == cur.pid)
+        ).scalar_one()
+
+
+def _dedupe_tokens(tokens):
+    seen = set()
+    for a, b in tokens:
+        if a not in seen:
+            seen.add(a)
+            yield a, b
