@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def register_cli(app: Flask) -> None:
         """Load the demo alliance (idempotent: running it again creates nothing twice)."""
         from hub.seed import demo_alliance_bundle
 
-        result = _post_bundle(demo_alliance_bundle())
+        result = _post_bundle(demo_alliance_bundle(today=datetime.date.today()))
         created = sum(1 for e in result["entry"] if e["response"]["status"].startswith("201"))
         click.echo(
             f"demo alliance: {created} resources created, {len(result['entry']) - created} already present"

@@ -161,6 +161,17 @@ _TYPES = [
         ref("organization", "managingOrganization", targets=("Organization",)),
         tok("status", "status"),
     ),
+    _type(
+        "OrganizationAffiliation",
+        tok("identifier", "identifier"),
+        ref("primary-organization", "organization", targets=("Organization",)),
+        ref("participating-organization", "participatingOrganization", targets=("Organization",)),
+        tok("role", "code"),
+        tok("specialty", "specialty"),
+        tok("active", "active"),
+        dt("date", "period"),
+        date="date",
+    ),
     _type("Endpoint", tok("identifier", "identifier"), ref("organization", "managingOrganization")),
     _type(
         "RelatedPerson",

@@ -1,0 +1,133 @@
+"""Fixtures: the same suite runs on SQLite and on PostgreSQL.
+
+Each test database is built by running the Alembic migrations (never ``create_all``). PostgreSQL
+gets one database per xdist worker, emptied before each test; SQLite gets a fresh copy of a
+migrated template file per test. Under ``CI=true`` a PostgreSQL that cannot be reached fails the
+run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from hub import create_app, migrate
+from hub.config import Config
+from hub.models import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("XIETONG_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"third-party data not found at {SHARED_DATA}")
+    for item in items:
+        if "interop" in item.keywords:
+            item.add_marker(skip)
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return str(exc).strip()
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id):
+    """A migrated PostgreSQL database of this worker's own: its SQLAlchemy URL."""
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable ({problem})")
+    name = f"xietong_test_{worker_id}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(request, backend, tmp_path):
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "hub.sqlite"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+    _empty_pg(url)
+    return url
+
+
+def _empty_pg(url: str) -> None:
+    tables = ", ".join(f'"{t}"' for t in metadata.tables if t != "alembic_version")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables}")
+
+
+def make_config(database_url: str, **overrides) -> Config:
+    return Config.from_env({}, DATABASE_URL=database_url, TESTING=True, **overrides)
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(make_config(database_url))
+    yield app
+    app.extensions["xietong"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    return app.extensions["xietong"].db
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real HTTP socket on 127.0.0.1 (threaded): its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def scalar(db, sql: str, **params):
+    with db.read() as conn:
+        return conn.execute(text(sql), params).scalar()
