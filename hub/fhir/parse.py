@@ -92,9 +92,18 @@ def check_rules(resource: dict, prefix: str = "") -> None:
 
 
 def _prefixed(issues: list[Issue], prefix: str) -> list[Issue]:
+    """Expressions of an entry's issues as paths in the enclosing Bundle (``Patient.x`` -> ``prefix + x``)."""
     if not prefix:
         return issues
-    return [Issue(i.diagnostics, i.code, i.severity, tuple(prefix + e for e in i.expression)) for i in issues]
+    return [
+        Issue(
+            i.diagnostics,
+            i.code,
+            i.severity,
+            tuple(prefix + e.partition(".")[2] if "." in e else prefix.rstrip(".") for e in i.expression),
+        )
+        for i in issues
+    ]
 
 
 def check_resource(resource: dict, expected: str | None = None, prefix: str = "") -> str:

@@ -50,15 +50,22 @@ def test_update_versions_and_history(client):
 
 def test_stale_if_match_is_412_and_changes_nothing(client, db):
     pid = post(client, "Patient", patient()).get_json()["id"]
-    ok = client.put(f"/fhir/Patient/{pid}", json={**patient(), "id": pid}, headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    ok = client.put(
+        f"/fhir/Patient/{pid}", json={**patient(), "id": pid}, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+    )
     assert ok.status_code == 200
-    stale = client.put(f"/fhir/Patient/{pid}", json={**patient(family="王"), "id": pid},
-                       headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    stale = client.put(
+        f"/fhir/Patient/{pid}",
+        json={**patient(family="王"), "id": pid},
+        headers={**FHIR_JSON, "If-Match": 'W/"1"'},
+    )
     assert stale.status_code == 412
     assert stale.get_json()["resourceType"] == "OperationOutcome"
     assert "version 2" in stale.get_json()["issue"][0]["diagnostics"]
     assert scalar(db, "SELECT count(*) FROM resource_history") == 2
-    bad = client.put(f"/fhir/Patient/{pid}", json={**patient(), "id": pid}, headers={**FHIR_JSON, "If-Match": "x"})
+    bad = client.put(
+        f"/fhir/Patient/{pid}", json={**patient(), "id": pid}, headers={**FHIR_JSON, "If-Match": "x"}
+    )
     assert bad.status_code == 400
 
 
@@ -79,13 +86,28 @@ def test_update_id_mismatch_is_400(client):
 
 def test_conditional_create_if_none_exist(client, db):
     org = organization(code="COND-1")
-    first = post(client, "Organization", org, {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"})
-    again = post(client, "Organization", org, {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"})
+    first = post(
+        client,
+        "Organization",
+        org,
+        {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"},
+    )
+    again = post(
+        client,
+        "Organization",
+        org,
+        {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"},
+    )
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
     assert scalar(db, "SELECT count(*) FROM res_organization") == 1
     post(client, "Organization", organization(code="COND-1"))  # a duplicate made without the condition
-    third = post(client, "Organization", org, {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"})
+    third = post(
+        client,
+        "Organization",
+        org,
+        {"If-None-Exist": "identifier=http://xietong.example/fhir/sid/org|COND-1"},
+    )
     assert third.status_code == 412
     bad = post(client, "Organization", org, {"If-None-Exist": "nonsense=1"})
     assert bad.status_code == 400
@@ -128,9 +150,17 @@ def test_entered_in_error_correction_keeps_history(client):
 
 
 def test_subscription_delete_is_a_tombstone(client):
-    sub = {"resourceType": "Subscription", "status": "requested", "reason": "referral updates",
-           "criteria": "Task?status=requested",
-           "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook", "payload": "application/fhir+json"}}
+    sub = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "referral updates",
+        "criteria": "Task?status=requested",
+        "channel": {
+            "type": "rest-hook",
+            "endpoint": "http://127.0.0.1:9/hook",
+            "payload": "application/fhir+json",
+        },
+    }
     sid = post(client, "Subscription", sub).get_json()["id"]
     assert client.delete(f"/fhir/Subscription/{sid}").status_code == 204
     gone = client.get(f"/fhir/Subscription/{sid}")
