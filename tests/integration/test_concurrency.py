@@ -1,0 +1,109 @@
+"""Concurrent writers over real HTTP, with real threads, on both databases."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.conftest import scalar
+from tests.factories import organization, patient
+
+HEADERS = {"Content-Type": "application/fhir+json"}
+N = 8
+
+
+def _parallel(fn, n=N):
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def test_concurrent_if_match_updates_exactly_one_wins(live_server, db):
+    with requests.Session() as s:
+        pid = s.post(f"{live_server}/fhir/Patient", json=patient(), headers=HEADERS).json()["id"]
+
+    def update(i):
+        body = {**patient(given=f"伟{i}"), "id": pid}
+        r = requests.put(
+            f"{live_server}/fhir/Patient/{pid}",
+            json=body,
+            headers={**HEADERS, "If-Match": 'W/"1"'},
+            timeout=30,
+        )
+        return r.status_code
+
+    statuses = _parallel(update)
+    assert sorted(statuses) == [200] + [412] * (N - 1)
+    assert scalar(db, "SELECT max(version) FROM resource_history") == 2
+
+
+def test_concurrent_updates_without_if_match_all_land_in_order(live_server, db):
+    with requests.Session() as s:
+        pid = s.post(f"{live_server}/fhir/Patient", json=patient(), headers=HEADERS).json()["id"]
+
+    def update(i):
+        r = requests.put(
+            f"{live_server}/fhir/Patient/{pid}",
+            json={**patient(given=f"伟{i}"), "id": pid},
+            headers=HEADERS,
+            timeout=30,
+        )
+        return r.status_code, int(r.json()["meta"]["versionId"])
+
+    results = _parallel(update)
+    assert {s for s, _ in results} == {200}
+    assert sorted(v for _, v in results) == list(range(2, N + 2))
+    history = requests.get(f"{live_server}/fhir/Patient/{pid}/_history?_count=100", timeout=30).json()
+    assert history["total"] == N + 1
+
+
+def test_concurrent_conditional_creates_make_one(live_server, db):
+    criteria = "identifier=http://xietong.example/fhir/sid/org|RACE-1"
+
+    def create(_):
+        r = requests.post(
+            f"{live_server}/fhir/Organization",
+            json=organization(code="RACE-1"),
+            headers={**HEADERS, "If-None-Exist": criteria},
+            timeout=30,
+        )
+        return r.status_code, r.json()["id"]
+
+    results = _parallel(create)
+    assert sorted(s for s, _ in results) == [200] * (N - 1) + [201]
+    assert len({i for _, i in results}) == 1
+    assert scalar(db, "SELECT count(*) FROM res_organization") == 1
+
+
+def test_concurrent_transactions_with_conditional_entries(live_server, db):
+    def bundle(i):
+        return {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "fullUrl": "urn:uuid:00000000-0000-4000-8000-0000000000aa",
+                    "resource": organization(code="RACE-2"),
+                    "request": {
+                        "method": "POST",
+                        "url": "Organization",
+                        "ifNoneExist": "identifier=http://xietong.example/fhir/sid/org|RACE-2",
+                    },
+                },
+                {
+                    "resource": patient(
+                        mrn=f"R{i}",
+                        managingOrganization={"reference": "urn:uuid:00000000-0000-4000-8000-0000000000aa"},
+                    ),
+                    "request": {"method": "POST", "url": "Patient"},
+                },
+            ],
+        }
+
+    def post(i):
+        return requests.post(f"{live_server}/fhir", json=bundle(i), headers=HEADERS, timeout=30).status_code
+
+    assert _parallel(post) == [200] * N
+    assert scalar(db, "SELECT count(*) FROM res_organization") == 1
+    assert scalar(db, "SELECT count(*) FROM res_patient") == N
+    assert scalar(db, "SELECT count(DISTINCT pid) FROM idx_token") == N + 1
