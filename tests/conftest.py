@@ -54,7 +54,7 @@ def pg_database(worker_id):
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}: {problem}")
         pytest.skip(f"PostgreSQL unreachable ({problem})")
-    name = f"xietong_test_{worker_id}"
+    name = f"xietong_test_{worker_id}_{os.getpid()}"  # concurrent runs must not share one
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -43,7 +43,7 @@ def parse_range(value: str) -> tuple[datetime, datetime]:
         tz = _zone(g["tz"])
         if g["H"] is None:
             low = datetime(y, mo, d, tzinfo=tz)
-            return low.astimezone(UTC), (low + timedelta(days=1, microseconds=-1)).astimezone(UTC)
+            return _utc(low), _utc(low + timedelta(days=1, microseconds=-1))
         hour = int(g["H"])
         if g["M"] is None:
             low = datetime(y, mo, d, hour, tzinfo=tz)
@@ -59,9 +59,19 @@ def parse_range(value: str) -> tuple[datetime, datetime]:
             micro = int((digits + "000000")[:6])
             low = datetime(y, mo, d, hour, int(g["M"]), int(g["S"]), micro, tzinfo=tz)
             step = timedelta(microseconds=10 ** max(0, 6 - len(digits)))
-        return low.astimezone(UTC), (low + step - timedelta(microseconds=1)).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
+        return _utc(low), _utc(low + step - timedelta(microseconds=1))
+    except OverflowError:
+        # The last instants of year 9999 in a zone west of UTC: past what a datetime holds.
+        return (MAX, MAX) if int(g["y"]) > 9000 else (MIN, MIN)
+    except ValueError as exc:
         raise BadDate(f"'{value}' is not a valid date: {exc}") from None
+
+
+def _utc(t: datetime) -> datetime:
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        return MAX if t.year > 9000 else MIN
 
 
 def _zone(tz: str | None) -> timezone:
@@ -78,6 +88,8 @@ def period_range(period: dict) -> tuple[datetime, datetime] | None:
         return None
     low = parse_range(start)[0] if start else MIN
     high = parse_range(end)[1] if end else MAX
+    if low > high:
+        raise BadDate(f"the period starts ({start}) after it ends ({end}) (FHIR invariant per-1)")
     return low, high
 
 

@@ -6,12 +6,14 @@ Pure functions: a resource dict in, the rows to store out. Hashes key the shared
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import xxhash
 
+from hub.errors import Unprocessable
 from hub.fhir import dates
 from hub.fhir.registry import (
     COLUMN_PARAMS,
@@ -24,6 +26,8 @@ from hub.fhir.registry import (
     Param,
     ResourceType,
 )
+
+ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 def h64(*parts: str) -> int:
@@ -83,16 +87,23 @@ def walk(node, path: str):
     return current
 
 
-def parse_reference(ref: str) -> tuple[str, str] | None:
-    """``Type/id`` (or an absolute URL ending in it, or ``Type/id/_history/v``) -> (type, id)."""
+def parse_reference(ref: str, absolute: bool = False) -> tuple[str, str] | None:
+    """``Type/id`` or ``Type/id/_history/v`` -> (type, id); None for anything else (contained,
+    ``urn:``, conditional, malformed). An absolute URL is another server's resource unless
+    ``absolute`` says the caller has checked it is this server's."""
     if not ref or ref.startswith(("#", "urn:")) or "?" in ref:
+        return None
+    if "://" in ref and not absolute:
         return None
     parts = ref.rstrip("/").split("/")
     if len(parts) >= 4 and parts[-2] == "_history":
         parts = parts[:-2]
-    if len(parts) < 2 or not parts[-2][:1].isupper():
+    if len(parts) < 2 or not (len(parts) == 2 or absolute):
         return None
-    return parts[-2], parts[-1]
+    rtype, fid = parts[-2], parts[-1]
+    if not (rtype[:1].isupper() and rtype.isalnum() and len(rtype) <= 64 and ID_RE.match(fid)):
+        return None
+    return rtype, fid
 
 
 def _tokens(value, param: Param) -> list[tuple[str | None, str]]:
@@ -150,6 +161,14 @@ def _date_ranges(value) -> list[tuple[datetime, datetime]]:
 
 
 def extract(rtype: ResourceType, resource: dict) -> IndexRows:
+    """Index rows; a date the index cannot place (a period ending before it starts) is ``Unprocessable``."""
+    try:
+        return _extract(rtype, resource)
+    except dates.BadDate as exc:
+        raise Unprocessable(f"{rtype.name}: {exc}", [rtype.name]) from None
+
+
+def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
     rows = IndexRows()
     name = rtype.name
     params = [p for p in rtype.params.values()] + [

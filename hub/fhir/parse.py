@@ -13,15 +13,19 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from hub.errors import BadRequest, Issue, Unprocessable
+from hub.fhir.extract import ID_RE
 from hub.fhir.primitives import check_json_types
 from hub.fhir.validation import validate_resource
-
-ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 _MESSAGES = {
     "extra_forbidden": "is not an element of {type} (unknown element)",
     "missing": "is required",
 }
+
+
+# A \u escape of a control character other than tab, LF and CR, not itself escaped. FHIR strings
+# may not hold them (and PostgreSQL cannot store NUL); raw control bytes are already invalid JSON.
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f])")
 
 
 def parse_json(data: bytes) -> dict:
@@ -31,6 +35,10 @@ def parse_json(data: bytes) -> dict:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    bad = _CONTROL_ESCAPE.search(data)
+    if bad:
+        raise BadRequest(f"the body holds the control character {bad.group().decode()[-6:]}; FHIR strings "
+                         "may not contain characters below U+0020 other than tab, CR and LF")
     if not isinstance(value, dict):
         raise BadRequest("the request body must be a JSON object (a FHIR resource)")
     return value

@@ -106,6 +106,8 @@ def parse(
     q = Query(rt, count=default_count)
     table = resource_tables[rt.name]
     for raw_name, value in params:
+        if any(ord(c) < 32 for c in raw_name + value):
+            raise BadRequest(f"search parameter {raw_name[:40]!r} holds a control character", [raw_name[:40]])
         name, _, modifier = raw_name.partition(":")
         if name in CONTROL:
             _control(q, name, modifier, value, max_count)
@@ -307,7 +309,7 @@ def _reference_cond(rt, table, param, modifier, values):
         raise NotSupported(f"{param.name}:{modifier} is not supported (a type modifier is)", [param.name])
     wanted: list[tuple[str | None, str]] = []
     for v in values:
-        parsed = parse_reference(v)
+        parsed = parse_reference(v, absolute=True)
         if parsed:
             wanted.append(parsed)
         elif "/" in v or "?" in v:

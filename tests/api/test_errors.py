@@ -126,3 +126,55 @@ def test_capability_statement_lists_what_is_registered(client):
             value = {"date": "ge2020", "reference": "x", "token": "x", "string": "x", "uri": "x"}[p["type"]]
             r = client.get(f"/fhir/{name}?{p['name']}={value}&_count=1")
             assert r.status_code == 200, (name, p["name"], r.get_json())
+
+
+@pytest.mark.parametrize(
+    "resource, status",
+    [
+        # Past what a datetime holds once shifted to UTC: indexed at the end of time, not a crash.
+        (
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": "x"},
+                "effectiveDateTime": "9999-12-31T23:59:59-05:00",
+            },
+            201,
+        ),
+        (
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": "x"},
+                "effectivePeriod": {"start": "2021-05-01", "end": "2020-01-01"},
+            },
+            422,
+        ),
+        ({"resourceType": "Patient", "name": [{"family": "a\u0000b"}]}, 400),
+        ({"resourceType": "Patient", "name": [{"family": "中" * 2000}]}, 201),
+        ({"resourceType": "Patient", "managingOrganization": {"reference": "A" * 100 + "/1"}}, 201),
+        (
+            {"resourceType": "Patient", "managingOrganization": {"reference": "Organization/" + "a" * 100}},
+            201,
+        ),
+        ({"resourceType": "Patient", "identifier": [{"system": "s" * 3000, "value": "v"}]}, 201),
+        ({"resourceType": "Patient", "meta": {"tag": [{"code": "c" * 10000}]}}, 201),
+    ],
+)
+def test_edge_values_never_500(client, resource, status):
+    r = client.post(f"/fhir/{resource['resourceType']}", json=resource, headers=FHIR_JSON)
+    assert r.status_code == status, r.get_json()
+
+
+def test_absolute_references_to_other_servers_are_not_local(client):
+    other = {
+        "resourceType": "Patient",
+        "managingOrganization": {"reference": "http://other.example/fhir/Organization/1"},
+    }
+    assert client.post("/fhir/Patient", json=other, headers=FHIR_JSON).status_code == 201
+    assert client.get("/fhir/Patient?organization=Organization/1").get_json().get("entry") is None
+
+
+@pytest.mark.parametrize("query", ["family=a%00b", "_id=%00", "gender%01=male"])
+def test_control_characters_in_search_are_400(client, query):
+    outcome(client.get(f"/fhir/Patient?{query}"), 400)

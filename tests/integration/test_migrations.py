@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -23,7 +25,7 @@ def empty_url(backend, tmp_path, worker_id):
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI: {problem}")
         pytest.skip(problem)
-    name = f"xietong_migrate_{worker_id}"
+    name = f"xietong_migrate_{worker_id}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
