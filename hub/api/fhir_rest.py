@@ -132,6 +132,12 @@ def search(rtype: str):
 
 @bp.post("/<rtype>")
 def create(rtype: str):
+    if request.args:
+        raise BadRequest(
+            f"POST /fhir/{rtype} takes no query; for a conditional create send the criteria "
+            "in the If-None-Exist header",
+            ["If-None-Exist"],
+        )
     stored, created = service().create(rtype, _body(), request.headers.get("If-None-Exist"))
     return _written(stored, created)
 

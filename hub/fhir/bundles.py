@@ -13,7 +13,7 @@ import orjson
 
 from hub.fhir import dates
 from hub.fhir.search import Result
-from hub.fhir.store import Stored
+from hub.fhir.store import Stored, _decimal
 
 STATUS_TEXT = {
     200: "200 OK",
@@ -38,7 +38,7 @@ def fragment(body: str) -> orjson.Fragment:
 
 
 def dumps(value) -> bytes:
-    return orjson.dumps(value)
+    return orjson.dumps(value, default=_decimal)
 
 
 def _bundle(btype: str) -> dict:

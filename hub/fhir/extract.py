@@ -58,8 +58,12 @@ class IndexRows:
     refs: set[tuple[int, str, str]] = field(default_factory=set)
 
 
-def walk(node, path: str):
-    """Values at a dotted element path (lists are flattened; ``x[x]`` is a choice element)."""
+DATE_CHOICES = ("Date", "DateTime", "Instant", "Period")
+
+
+def walk(node, path: str, choices: tuple[str, ...] | None = None):
+    """Values at a dotted element path (lists are flattened; ``x[x]`` is a choice element, of which
+    only the ``choices`` types are taken when given: ``onsetString`` is no date)."""
     current = [node]
     for segment in path.split("."):
         filt = None
@@ -75,7 +79,10 @@ def walk(node, path: str):
                 values = [
                     v
                     for k, v in item.items()
-                    if k.startswith(prefix) and len(k) > len(prefix) and k[len(prefix)].isupper()
+                    if k.startswith(prefix)
+                    and len(k) > len(prefix)
+                    and k[len(prefix)].isupper()
+                    and (choices is None or k[len(prefix) :] in choices)
                 ]
             else:
                 values = [item[segment]] if segment in item else []
@@ -175,7 +182,8 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
         p for p in COMMON_PARAMS.values() if p.name not in COLUMN_PARAMS
     ]
     for param in params:
-        values = [v for path in param.paths for v in walk(resource, path)]
+        choices = DATE_CHOICES if param.type == DATE else None
+        values = [v for path in param.paths for v in walk(resource, path, choices)]
         if not values:
             continue
         if param.type in (TOKEN, URI):

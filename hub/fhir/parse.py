@@ -6,6 +6,8 @@ expected type is 400; a well-formed resource that breaks a hub profile or bindin
 
 from __future__ import annotations
 
+import decimal
+import json
 import re
 
 import orjson
@@ -28,17 +30,30 @@ _MESSAGES = {
 _CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f])")
 
 
+# A number whose text a float would not give back: a trailing zero in the fraction, an exponent,
+# or more digits than a double holds. FHIR decimals keep their precision ("1.00" is not "1.0").
+_PRECISE_NUMBER = re.compile(rb"\d\.\d*0(?![\d.])|\d[eE][+-]?\d|\d{16,}")
+
+
 def parse_json(data: bytes) -> dict:
+    """The JSON object of a request body; decimals that a float would change are kept as ``Decimal``."""
     if not data or not data.strip():
         raise BadRequest("the request body is empty; a FHIR JSON resource was expected")
     try:
         value = orjson.loads(data)
+        if _PRECISE_NUMBER.search(data):
+            value = json.loads(data, parse_float=decimal.Decimal)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+        try:  # integers past 64 bits, which orjson refuses and a FHIR decimal may be
+            value = json.loads(data, parse_float=decimal.Decimal)
+        except ValueError:
+            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
     bad = _CONTROL_ESCAPE.search(data)
     if bad:
-        raise BadRequest(f"the body holds the control character {bad.group().decode()[-6:]}; FHIR strings "
-                         "may not contain characters below U+0020 other than tab, CR and LF")
+        raise BadRequest(
+            f"the body holds the control character {bad.group().decode()[-6:]}; FHIR strings "
+            "may not contain characters below U+0020 other than tab, CR and LF"
+        )
     if not isinstance(value, dict):
         raise BadRequest("the request body must be a JSON object (a FHIR resource)")
     return value
@@ -60,35 +75,31 @@ def _path(rtype: str, loc: tuple) -> str:
     return out
 
 
-def check_structure(resource: dict, expected: str | None = None, prefix: str = "") -> str:
+def check_structure(resource: dict, expected: str | None = None) -> str:
     """The resource parses as FHIR R4B (of the ``expected`` type); returns its type."""
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
-        raise BadRequest(
-            "the resource has no resourceType", [prefix + "resourceType" if prefix else "resourceType"]
-        )
+        raise BadRequest("the resource has no resourceType", ["resourceType"])
     if expected and rtype != expected:
-        raise BadRequest(
-            f"the body is a {rtype}, but this endpoint takes a {expected}", [f"{prefix}resourceType"]
-        )
+        raise BadRequest(f"the body is a {rtype}, but this endpoint takes a {expected}", ["resourceType"])
     try:
         model = get_fhir_model_class(rtype)
     except (ValueError, KeyError):
-        raise BadRequest(f"'{rtype}' is not a FHIR R4B resource type", [f"{prefix}resourceType"]) from None
+        raise BadRequest(f"'{rtype}' is not a FHIR R4B resource type", ["resourceType"]) from None
     try:
         model.model_validate(resource)
     except ValidationError as exc:
         issues = []
         for err in exc.errors()[:50]:
-            path = prefix + _path(rtype, err["loc"])
+            path = _path(rtype, err["loc"])
             msg = _MESSAGES.get(err["type"], "").format(type=rtype) or err["msg"]
             issues.append(Issue(f"{path}: {msg}", "structure", "error", (path,)))
         raise BadRequest(issues=issues) from None
     except (ValueError, TypeError) as exc:  # fhir.resources raises these for some malformed input
-        raise BadRequest(f"{prefix}{rtype}: {exc}", [prefix + rtype]) from None
+        raise BadRequest(f"{rtype}: {exc}", [rtype]) from None
     issues = check_json_types(resource)
     if issues:
-        raise BadRequest(issues=_prefixed(issues, prefix))
+        raise BadRequest(issues=issues)
     return rtype
 
 
@@ -114,7 +125,7 @@ def _prefixed(issues: list[Issue], prefix: str) -> list[Issue]:
     ]
 
 
-def check_resource(resource: dict, expected: str | None = None, prefix: str = "") -> str:
-    rtype = check_structure(resource, expected, prefix)
-    check_rules(resource, prefix)
+def check_resource(resource: dict, expected: str | None = None) -> str:
+    rtype = check_structure(resource, expected)
+    check_rules(resource)
     return rtype

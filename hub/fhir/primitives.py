@@ -24,6 +24,8 @@ elements, ``resourceType``, ``fhir_comments``) are skipped: the model validation
 
 from __future__ import annotations
 
+import base64
+import binascii
 import decimal
 import types
 import typing
@@ -37,12 +39,28 @@ from hub.errors import Issue
 __all__ = ["check_json_types", "spec_for"]
 
 # JSON kinds, by FHIR primitive type.
-BOOLEAN, INTEGER, NUMBER, STRING = "boolean", "integer", "decimal", "string"
+BOOLEAN, INTEGER, NUMBER, STRING, BASE64 = "boolean", "integer", "decimal", "string", "base64Binary"
 OBJECT, RESOURCE, PRIMITIVE_EXT = "object", "resource", "primitive-extension"
 
 _INTEGERS = frozenset({"integer", "integer64", "positiveInt", "unsignedInt"})
-_STRINGS = frozenset({"string", "code", "id", "uri", "url", "canonical", "oid", "uuid", "markdown",
-                      "xhtml", "base64Binary", "date", "dateTime", "instant", "time"})
+_STRINGS = frozenset(
+    {
+        "string",
+        "code",
+        "id",
+        "uri",
+        "url",
+        "canonical",
+        "oid",
+        "uuid",
+        "markdown",
+        "xhtml",
+        "date",
+        "dateTime",
+        "instant",
+        "time",
+    }
+)
 
 _NONE = type(None)
 # Python types (as orjson/json load them) each kind accepts. bool is an int subclass, but type() is
@@ -52,6 +70,7 @@ _ALLOWED = {
     INTEGER: frozenset({int}),
     NUMBER: frozenset({int, float, decimal.Decimal}),  # Decimal: json.loads(parse_float=Decimal)
     STRING: frozenset({str}),
+    BASE64: frozenset({str}),
     OBJECT: frozenset({dict}),
     RESOURCE: frozenset({dict}),
     PRIMITIVE_EXT: frozenset({dict}),
@@ -61,6 +80,7 @@ _EXPECTED = {
     INTEGER: "a JSON number without fraction",
     NUMBER: "a JSON number",
     STRING: "a JSON string",
+    BASE64: "a JSON string of base64 (RFC 4648, no white space)",
     OBJECT: "a JSON object",
     RESOURCE: "a JSON object (a resource)",
     PRIMITIVE_EXT: "a JSON object (the primitive's id/extension)",
@@ -77,6 +97,7 @@ ECHO = 40
 
 
 # -- compiling the map ----------------------------------------------------------------------------
+
 
 def _strip_optional(ann):
     """``X | None`` / ``Optional[X]`` -> X (a Union of several non-None members stays as it is)."""
@@ -123,6 +144,8 @@ def _kind_of(ann) -> tuple[str, type | None] | None:
         return NUMBER, None
     if name in _STRINGS:
         return STRING, None
+    if name == "base64Binary":
+        return BASE64, None
     return None
 
 
@@ -174,6 +197,7 @@ def _resource_model(rtype: str) -> type | None:
 
 # -- checking -------------------------------------------------------------------------------------
 
+
 def _describe(value) -> str:
     if value is None:
         return "null"
@@ -190,6 +214,14 @@ def _describe(value) -> str:
     if t is list:
         return "an array"
     return f"a {t.__name__}"
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def _issue(path: str, must: str, value) -> Issue:
@@ -225,7 +257,7 @@ def _walk(obj: dict, spec: dict[str, Entry], path: str, out: list[Issue]) -> Non
                 continue
             for i, item in enumerate(value):
                 t = type(item)
-                if t not in allowed:
+                if t not in allowed or (kind is BASE64 and not _is_base64(item)):
                     if item is None and child is None and _null_padding(obj, key, i):
                         continue
                     out.append(_issue(f"{path}.{key}[{i}]", _EXPECTED[kind], item))
@@ -235,7 +267,9 @@ def _walk(obj: dict, spec: dict[str, Entry], path: str, out: list[Issue]) -> Non
                     else:
                         _walk(item, _SPECS.get(child) or _compile(child), f"{path}.{key}[{i}]", out)
         elif type(value) in allowed:
-            if child is not None:
+            if kind is BASE64 and not _is_base64(value):
+                out.append(_issue(f"{path}.{key}", _EXPECTED[kind], value))
+            elif child is not None:
                 if kind is RESOURCE:
                     _check_resource(value, f"{path}.{key}", out)
                 else:
@@ -272,23 +306,66 @@ if __name__ == "__main__":  # pragma: no cover - timing: python -W ignore -m hub
 
     samples = {
         "Observation (1 KB)": {
-            "resourceType": "Observation", "id": "bp-1", "meta": {"lastUpdated": "2024-05-01T10:00:00Z"},
+            "resourceType": "Observation",
+            "id": "bp-1",
+            "meta": {"lastUpdated": "2024-05-01T10:00:00Z"},
             "status": "final",
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "vital-signs", "display": "Vital Signs"}]}],
-            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9",
-                                 "display": "Blood pressure panel"}], "text": "Blood pressure"},
-            "subject": {"reference": "Patient/example"}, "effectiveDateTime": "2024-05-01T09:30:00+08:00",
-            "issued": "2024-05-01T10:00:00.000+08:00", "performer": [{"reference": "Practitioner/1"}],
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "vital-signs",
+                            "display": "Vital Signs",
+                        }
+                    ]
+                }
+            ],
+            "code": {
+                "coding": [
+                    {"system": "http://loinc.org", "code": "85354-9", "display": "Blood pressure panel"}
+                ],
+                "text": "Blood pressure",
+            },
+            "subject": {"reference": "Patient/example"},
+            "effectiveDateTime": "2024-05-01T09:30:00+08:00",
+            "issued": "2024-05-01T10:00:00.000+08:00",
+            "performer": [{"reference": "Practitioner/1"}],
             "component": [
-                {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6",
-                                      "display": "Systolic blood pressure"}]},
-                 "valueQuantity": {"value": 107, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                                   "code": "mm[Hg]"}},
-                {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4",
-                                      "display": "Diastolic blood pressure"}]},
-                 "valueQuantity": {"value": 60.5, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                                   "code": "mm[Hg]"}},
+                {
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://loinc.org",
+                                "code": "8480-6",
+                                "display": "Systolic blood pressure",
+                            }
+                        ]
+                    },
+                    "valueQuantity": {
+                        "value": 107,
+                        "unit": "mmHg",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mm[Hg]",
+                    },
+                },
+                {
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://loinc.org",
+                                "code": "8462-4",
+                                "display": "Diastolic blood pressure",
+                            }
+                        ]
+                    },
+                    "valueQuantity": {
+                        "value": 60.5,
+                        "unit": "mmHg",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mm[Hg]",
+                    },
+                },
             ],
         },
     }

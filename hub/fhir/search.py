@@ -86,7 +86,7 @@ def split_unescaped(value: str, sep: str) -> list[str]:
     return parts
 
 
-def _int(name: str, value: str, low: int, high: int) -> int:
+def whole_number(name: str, value: str, low: int, high: int) -> int:
     try:
         n = int(value)
     except ValueError:
@@ -134,9 +134,9 @@ def _refuse(q: Query, lenient: bool, name: str, message: str) -> None:
 
 def _control(q: Query, name: str, modifier: str, value: str, max_count: int) -> None:
     if name == "_count":
-        q.count = _int("_count", value, 0, max_count)
+        q.count = whole_number("_count", value, 0, max_count)
     elif name == "_offset":
-        q.offset = _int("_offset", value, 0, 10_000_000)
+        q.offset = whole_number("_offset", value, 0, 10_000_000)
     elif name == "_sort":
         for item in value.split(","):
             desc = item.startswith("-")
@@ -367,7 +367,8 @@ def count(conn: Connection, q: Query) -> int:
 
 def run(conn: Connection, q: Query) -> Result:
     table = resource_tables[q.rt.name]
-    total = count(conn, q) if (q.summary_count or q.total != "none") else None
+    # _count=0 is _summary=count (FHIR search 3.1.1.5.7).
+    total = count(conn, q) if (q.summary_count or q.count == 0 or q.total != "none") else None
     if q.summary_count or q.count == 0:
         return Result([], [], False, total, q)
     order = []
@@ -477,6 +478,8 @@ def search(
 
 def resolve_conditional(conn: Connection, rt: ResourceType, criteria: str) -> list[Match]:
     """Matches of conditional criteria (``identifier=s|v``), for If-None-Exist and conditional updates."""
+    if criteria.startswith(f"{rt.name}?"):  # 'Patient?identifier=...' is a common way to write it
+        criteria = criteria[len(rt.name) :]
     pairs = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
     if not pairs:
         raise BadRequest(f"conditional criteria '{criteria}' are empty")

@@ -138,10 +138,10 @@ class FhirService:
         self, tname: str | None, fid: str | None, params: dict
     ) -> tuple[list[Stored], bool, int, int]:
         rt = resource_type(tname) if tname else None
-        count = search._int(
+        count = search.whole_number(
             "_count", params.get("_count", str(self.settings.default_count)), 1, self.settings.max_count
         )
-        offset = search._int("_offset", params.get("_offset", "0"), 0, 10_000_000)
+        offset = search.whole_number("_offset", params.get("_offset", "0"), 0, 10_000_000)
         since = None
         if "_since" in params:
             try:

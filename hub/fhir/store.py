@@ -7,12 +7,13 @@ version and the hot search columns; the shared index tables hold rows for live c
 
 from __future__ import annotations
 
+import decimal
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hub.db import Database
@@ -41,6 +42,16 @@ class Stored:
 
     def resource(self) -> dict:
         return orjson.loads(self.body) if self.body else None
+
+
+def _decimal(value):
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(str(value))  # the decimal as it was written
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(resource: dict) -> str:
+    return orjson.dumps(resource, default=_decimal).decode()
 
 
 def new_id() -> str:
@@ -77,7 +88,7 @@ class Store:
         fid = fid or new_id()
         when = dates.now_utc()
         body = stamp(resource, fid, 1, when)
-        text = orjson.dumps(body).decode()
+        text = dumps(body)
         rows = extract(rt, body)
         if pid is None:
             pid = self.db.allocate_pids(self.conn, 1)[0]
@@ -122,7 +133,7 @@ class Store:
         version += 1
         when = max(dates.now_utc(), current.last_updated)
         body = stamp(resource, fid, version, when)
-        text = orjson.dumps(body).decode()
+        text = dumps(body)
         rows = extract(rt, body)
         table = resource_tables[rt.name]
         self.conn.execute(
@@ -287,12 +298,6 @@ class Store:
             for r in rows[:count]
         ]
         return page, len(rows) > count
-
-    def history_total(self, rt: ResourceType, fid: str) -> int:
-        cur = self.current(rt, fid)
-        return self.conn.execute(
-            select(func.count()).select_from(resource_history).where(resource_history.c.pid == cur.pid)
-        ).scalar_one()
 
 
 def _dedupe_tokens(tokens):

@@ -135,6 +135,12 @@ def _check_full_urls(entries: list[Entry]) -> None:
 
 def _split(url: str, where: str) -> tuple[str, str | None, str | None]:
     """``Type``, ``Type/id``, ``Type?criteria`` -> (type, id, criteria)."""
+    if "://" in url.partition("?")[0]:
+        raise BadRequest(
+            f"{where}.request.url '{url[:80]}' must be relative to the FHIR base (Type, Type/id "
+            "or Type?criteria)",
+            [f"{where}.request.url"],
+        )
     path, _, query = url.partition("?")
     parts = [p for p in path.split("/") if p]
     if not parts:
@@ -153,55 +159,62 @@ def _plan(db: Database, store: Store, entries: list[Entry]) -> dict[str, str]:
     for e in entries:
         if e.method not in ("POST", "PUT"):
             continue
-        rtype, fid, criteria = _split(e.url, e.where)
-        if e.resource.get("resourceType") != rtype:
-            raise BadRequest(
-                f"{e.where}: the resource is a {e.resource.get('resourceType')} but the request "
-                f"url names {rtype}",
-                [f"{e.where}.resource.resourceType"],
-            )
-        rt = resource_type(rtype)
-        e.rtype = rtype
-        if e.method == "POST":
-            if fid:
-                raise BadRequest(
-                    f"{e.where}: POST goes to the type ('{rtype}'), not to an id", [f"{e.where}.request.url"]
-                )
-            if e.if_none_exist:
-                lock_criteria(db, store.conn, rtype, e.if_none_exist)
-                found = search.resolve_conditional(store.conn, rt, e.if_none_exist)
-                if len(found) > 1:
-                    raise PreconditionFailed(
-                        f"{e.where}: ifNoneExist '{e.if_none_exist}' matches more than one {rtype}",
-                        [f"{e.where}.request.ifNoneExist"],
-                    )
-                if found:
-                    stored = store.read(rt, found[0].id)
-                    e.fid = stored.id
-                    e.response = bundles.write_response(stored, 200)
-            if e.fid is None:
-                e.fid = new_id()
-        else:
-            if criteria:
-                e.criteria = criteria
-                e.fid = conditional_target(db, store, rt, criteria) or new_id()
-            elif fid:
-                e.fid = check_id(fid, f"{e.where}.request.url")
-                if e.resource.get("id") != fid:
-                    raise BadRequest(
-                        f"{e.where}: the resource id ({e.resource.get('id')!r}) must equal the "
-                        f"id in the request url ({fid})",
-                        [f"{e.where}.resource.id"],
-                    )
-            else:
-                raise BadRequest(f"{e.where}: PUT needs Type/id or Type?criteria", [f"{e.where}.request.url"])
-        target = f"{rtype}/{e.fid}"
-        if e.full_url:
-            mapping[e.full_url] = target
-            tail = _tail(e.full_url)
-            if tail and tail != target:
-                mapping.setdefault(tail, target)
+        try:
+            _plan_entry(db, store, e, mapping)
+        except HubError as err:
+            raise _at_entry(err, e) from None
     return mapping
+
+
+def _plan_entry(db: Database, store: Store, e: Entry, mapping: dict[str, str]) -> None:
+    rtype, fid, criteria = _split(e.url, e.where)
+    if e.resource.get("resourceType") != rtype:
+        raise BadRequest(
+            f"{e.where}: the resource is a {e.resource.get('resourceType')} but the request "
+            f"url names {rtype}",
+            [f"{e.where}.resource.resourceType"],
+        )
+    rt = resource_type(rtype)
+    e.rtype = rtype
+    if e.method == "POST":
+        if fid:
+            raise BadRequest(
+                f"{e.where}: POST goes to the type ('{rtype}'), not to an id", [f"{e.where}.request.url"]
+            )
+        if e.if_none_exist:
+            lock_criteria(db, store.conn, rtype, e.if_none_exist)
+            found = search.resolve_conditional(store.conn, rt, e.if_none_exist)
+            if len(found) > 1:
+                raise PreconditionFailed(
+                    f"{e.where}: ifNoneExist '{e.if_none_exist}' matches more than one {rtype}",
+                    [f"{e.where}.request.ifNoneExist"],
+                )
+            if found:
+                stored = store.read(rt, found[0].id)
+                e.fid = stored.id
+                e.response = bundles.write_response(stored, 200)
+        if e.fid is None:
+            e.fid = new_id()
+    else:
+        if criteria:
+            e.criteria = criteria
+            e.fid = conditional_target(db, store, rt, criteria) or new_id()
+        elif fid:
+            e.fid = check_id(fid, f"{e.where}.request.url")
+            if e.resource.get("id") != fid:
+                raise BadRequest(
+                    f"{e.where}: the resource id ({e.resource.get('id')!r}) must equal the "
+                    f"id in the request url ({fid})",
+                    [f"{e.where}.resource.id"],
+                )
+        else:
+            raise BadRequest(f"{e.where}: PUT needs Type/id or Type?criteria", [f"{e.where}.request.url"])
+    target = f"{rtype}/{e.fid}"
+    if e.full_url:
+        mapping[e.full_url] = target
+        tail = _tail(e.full_url)
+        if tail and tail != target:
+            mapping.setdefault(tail, target)
 
 
 def _tail(full_url: str) -> str | None:

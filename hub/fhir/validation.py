@@ -43,9 +43,19 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from hub.errors import Issue, Unprocessable
 
 __all__ = [
-    "DEFAULT_CANONICAL_BASE", "ICD10_CN_SYSTEM", "REFERRAL_SERVICEREQUEST", "REFERRAL_TASK",
-    "RESIDENT_ID_SYSTEM", "canonical", "canonical_base", "check_resource", "mask_identifier",
-    "reference_type", "resident_id_problem", "set_canonical_base", "validate_resource",
+    "DEFAULT_CANONICAL_BASE",
+    "ICD10_CN_SYSTEM",
+    "REFERRAL_SERVICEREQUEST",
+    "REFERRAL_TASK",
+    "RESIDENT_ID_SYSTEM",
+    "canonical",
+    "canonical_base",
+    "check_resource",
+    "mask_identifier",
+    "reference_type",
+    "resident_id_problem",
+    "set_canonical_base",
+    "validate_resource",
 ]
 
 DEFAULT_CANONICAL_BASE = "http://xietong.example/fhir"
@@ -157,8 +167,14 @@ def _check_identifier(ident: dict, path: str, issues: list[Issue]) -> None:
         return
     problem = resident_id_problem(value)
     if problem:
-        issues.append(Issue(f"resident ID card number {mask_identifier(value)}: {problem}", "value",
-                            "error", (f"{path}.value",)))
+        issues.append(
+            Issue(
+                f"resident ID card number {mask_identifier(value)}: {problem}",
+                "value",
+                "error",
+                (f"{path}.value",),
+            )
+        )
 
 
 # --------------------------------------------------------------------------- core bindings
@@ -182,11 +198,13 @@ def _compile_core() -> dict[str, _Node]:
     by_parent: dict[str, list[tuple[str, str, object]]] = {}
     for path, codes in data["bindings"].items():
         by_parent.setdefault(path.rpartition(".")[0], []).append(
-            (path, "code", (frozenset(codes), data["valueSets"][path])))
+            (path, "code", (frozenset(codes), data["valueSets"][path]))
+        )
     for path, spec in data["codedBindings"].items():
         systems = {s: frozenset(c) for s, c in spec["systems"].items()}
         by_parent.setdefault(path.rpartition(".")[0], []).append(
-            (path, "coded", (systems, data["valueSets"][path])))
+            (path, "coded", (systems, data["valueSets"][path]))
+        )
     for path, types in data["elements"].items():
         by_parent.setdefault(path.rpartition(".")[0], []).append((path, "element", types))
 
@@ -267,8 +285,14 @@ def _visit(entry: tuple, value, path: str, issues: list[Issue]) -> None:
     elif kind == _CODE:
         codes, vs = payload
         if value.__class__ is str and value not in codes:
-            issues.append(Issue(f"{value!r} is not in the required value set {vs} ({_show(codes)})",
-                                "code-invalid", "error", (path,)))
+            issues.append(
+                Issue(
+                    f"{value!r} is not in the required value set {vs} ({_show(codes)})",
+                    "code-invalid",
+                    "error",
+                    (path,),
+                )
+            )
     elif kind == _RESOURCE:
         if value.__class__ is dict:
             _walk_resource(value, path, issues)
@@ -284,8 +308,14 @@ def _visit(entry: tuple, value, path: str, issues: list[Issue]) -> None:
 def _check_coding(coding: dict, systems: dict, vs: str, path: str, issues: list[Issue]) -> None:
     codes = systems.get(coding.get("system"))
     if codes is not None and coding.get("code") not in codes:
-        issues.append(Issue(f"{coding.get('code')!r} is not in the required value set {vs} "
-                            f"({_show(codes)})", "code-invalid", "error", (f"{path}.code",)))
+        issues.append(
+            Issue(
+                f"{coding.get('code')!r} is not in the required value set {vs} ({_show(codes)})",
+                "code-invalid",
+                "error",
+                (f"{path}.code",),
+            )
+        )
 
 
 def _show(codes) -> str:
@@ -298,8 +328,19 @@ def _show(codes) -> str:
 # --------------------------------------------------------------------------- hub profiles
 
 _REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
-_DOC_KEYS = {"id", "path", "short", "definition", "comment", "requirements", "alias", "mustSupport",
-             "isModifier", "isSummary", "label"}
+_DOC_KEYS = {
+    "id",
+    "path",
+    "short",
+    "definition",
+    "comment",
+    "requirements",
+    "alias",
+    "mustSupport",
+    "isModifier",
+    "isSummary",
+    "label",
+}
 
 
 class _ProfileError(RuntimeError):
@@ -338,8 +379,11 @@ class _HubProfiles:
             elif kind == "StructureDefinition":
                 self.sds[res["url"]] = res
         self.expansions = {url: self._expand(vs) for url, vs in self.valuesets.items()}
-        self.profiles = {url: self._compile_profile(sd) for url, sd in self.sds.items()
-                         if sd["kind"] == "resource" and sd.get("derivation") == "constraint"}
+        self.profiles = {
+            url: self._compile_profile(sd)
+            for url, sd in self.sds.items()
+            if sd["kind"] == "resource" and sd.get("derivation") == "constraint"
+        }
 
     def _expand(self, vs: dict) -> dict[str, frozenset[str] | None]:
         """system -> codes; None when the system is external (only its URI is known here)."""
@@ -375,8 +419,9 @@ class _HubProfiles:
             if "sliceName" in el:
                 prof.rules.append(self._slice(el, name))
                 continue
-            _unsupported(el, {"min", "max", "type", "binding", "constraint", "slicing"}, prefixes=(
-                "fixed", "pattern"))
+            _unsupported(
+                el, {"min", "max", "type", "binding", "constraint", "slicing"}, prefixes=("fixed", "pattern")
+            )
             prof.rules.append(_cardinality(name, el.get("min", 0), el.get("max", "*")))
             for key, fixed in el.items():
                 if key.startswith(("fixed", "pattern")):
@@ -386,8 +431,9 @@ class _HubProfiles:
                 prof.rules.append(_reference_targets(name, targets))
             binding = el.get("binding")
             if binding and binding["strength"] == "required":
-                prof.rules.append(_required_binding(name, self._codes(binding["valueSet"]),
-                                                    binding["valueSet"]))
+                prof.rules.append(
+                    _required_binding(name, self._codes(binding["valueSet"]), binding["valueSet"])
+                )
             for con in el.get("constraint", []):
                 prof.rules.append(self._invariant(con["key"], name, el))
         return prof
@@ -430,25 +476,44 @@ class _HubProfiles:
             found = [e for e in res.get(name, ()) if e.get("url") == url]
             where = f"{path}.{expr}"
             if len(found) < lo:
-                issues.append(Issue(f"{where}: the extension is required (min {lo})", "required", "error",
-                                    (where,)))
+                issues.append(
+                    Issue(f"{where}: the extension is required (min {lo})", "required", "error", (where,))
+                )
             if hi != "*" and len(found) > int(hi):
-                issues.append(Issue(f"{where}: at most {hi} allowed, found {len(found)}", "structure",
-                                    "error", (where,)))
+                issues.append(
+                    Issue(
+                        f"{where}: at most {hi} allowed, found {len(found)}", "structure", "error", (where,)
+                    )
+                )
             for ext in found:
                 present = [k for k in ext if k.startswith("value")]
                 if nested_max == "0" and ext.get("extension"):
-                    issues.append(Issue(f"{where}: nested extensions are not allowed", "structure", "error",
-                                        (where,)))
+                    issues.append(
+                        Issue(f"{where}: nested extensions are not allowed", "structure", "error", (where,))
+                    )
                 if any(k not in value_keys for k in present):
-                    issues.append(Issue(f"{where}: the value must be one of {', '.join(value_keys)}",
-                                        "structure", "error", (f"{where}.value",)))
+                    issues.append(
+                        Issue(
+                            f"{where}: the value must be one of {', '.join(value_keys)}",
+                            "structure",
+                            "error",
+                            (f"{where}.value",),
+                        )
+                    )
                 elif not present and value_min:
-                    issues.append(Issue(f"{where}: the value is required", "required", "error",
-                                        (f"{where}.value",)))
+                    issues.append(
+                        Issue(f"{where}: the value is required", "required", "error", (f"{where}.value",))
+                    )
                 elif codes is not None and present and ext[present[0]] not in codes:
-                    issues.append(Issue(f"{where}: {ext[present[0]]!r} is not in {vs_url} "
-                                        f"({_show(codes)})", "code-invalid", "error", (f"{where}.value",)))
+                    issues.append(
+                        Issue(
+                            f"{where}: {ext[present[0]]!r} is not in {vs_url} ({_show(codes)})",
+                            "code-invalid",
+                            "error",
+                            (f"{where}.value",),
+                        )
+                    )
+
         return rule
 
     def _invariant(self, key: str, name: str, el: dict) -> Callable:
@@ -461,8 +526,9 @@ class _HubProfiles:
 def _unsupported(el: dict, allowed: set[str], prefixes: tuple[str, ...] = ()) -> None:
     for key in el:
         if key not in allowed and key not in _DOC_KEYS and not (prefixes and key.startswith(prefixes)):
-            raise _ProfileError(f"differential element {el['id']}: {key} is not enforced by the hub "
-                                "validator")
+            raise _ProfileError(
+                f"differential element {el['id']}: {key} is not enforced by the hub validator"
+            )
 
 
 def _cs_codes(concepts: list[dict]):
@@ -479,7 +545,7 @@ def _targets(el: dict) -> frozenset[str]:
         for tp in t.get("targetProfile", []):
             if not tp.startswith(CORE_SD):
                 raise _ProfileError(f"{el['id']}: target profile {tp} is not a core resource type")
-            out.add(tp[len(CORE_SD):])
+            out.add(tp[len(CORE_SD) :])
     return frozenset(out)
 
 
@@ -505,11 +571,24 @@ def _cardinality(name: str, lo: int, hi: str) -> Callable:
         if n == 0 and f"_{name}" in res:
             n = 1  # a primitive present only through its extension (e.g. data-absent-reason)
         if n < lo:
-            issues.append(Issue(f"{path}.{name} is required by this profile (min {lo})", "required", "error",
-                                (f"{path}.{name}",)))
+            issues.append(
+                Issue(
+                    f"{path}.{name} is required by this profile (min {lo})",
+                    "required",
+                    "error",
+                    (f"{path}.{name}",),
+                )
+            )
         if hi != "*" and n > int(hi):
-            issues.append(Issue(f"{path}.{name}: at most {hi} allowed by this profile, found {n}",
-                                "structure", "error", (f"{path}.{name}",)))
+            issues.append(
+                Issue(
+                    f"{path}.{name}: at most {hi} allowed by this profile, found {n}",
+                    "structure",
+                    "error",
+                    (f"{path}.{name}",),
+                )
+            )
+
     return rule
 
 
@@ -518,6 +597,7 @@ def _fixed(name: str, expected, exact: bool) -> Callable:
         for where, value in _indexed(res, name, path):
             if not (value == expected if exact else _matches(value, expected)):
                 issues.append(Issue(f"{where} must be {_brief(expected)}", "value", "error", (where,)))
+
     return rule
 
 
@@ -528,7 +608,8 @@ def _brief(value) -> str:
 def _matches(value, pattern) -> bool:
     if isinstance(pattern, dict):
         return isinstance(value, dict) and all(
-            k in value and _matches(value[k], p) for k, p in pattern.items())
+            k in value and _matches(value[k], p) for k, p in pattern.items()
+        )
     if isinstance(pattern, list):
         return isinstance(value, list) and all(any(_matches(v, p) for v in value) for p in pattern)
     return value == pattern
@@ -541,8 +622,15 @@ def _pattern_slice(name: str, pattern, lo: int, hi: str) -> Callable:
         if n < lo:
             issues.append(Issue(f"{where} must contain {_brief(pattern)}", "required", "error", (where,)))
         if hi != "*" and n > int(hi):
-            issues.append(Issue(f"{where}: {_brief(pattern)} at most {hi} times, found {n}", "structure",
-                                "error", (where,)))
+            issues.append(
+                Issue(
+                    f"{where}: {_brief(pattern)} at most {hi} times, found {n}",
+                    "structure",
+                    "error",
+                    (where,),
+                )
+            )
+
     return rule
 
 
@@ -574,11 +662,19 @@ def _reference_targets(name: str, targets: frozenset[str]) -> Callable:
                 target = ref.get("reference")
                 if isinstance(target, str) and target.startswith("urn:"):
                     continue  # a Bundle-local reference, resolved and checked with the transaction
-                issues.append(Issue(f"{where}: cannot tell the target type; give Reference.type "
-                                    f"({allowed})", "structure", "error", (where,)))
+                issues.append(
+                    Issue(
+                        f"{where}: cannot tell the target type; give Reference.type ({allowed})",
+                        "structure",
+                        "error",
+                        (where,),
+                    )
+                )
             elif rt not in targets:
-                issues.append(Issue(f"{where} must reference {allowed}, not {rt}", "structure", "error",
-                                    (where,)))
+                issues.append(
+                    Issue(f"{where} must reference {allowed}, not {rt}", "structure", "error", (where,))
+                )
+
     return rule
 
 
@@ -592,8 +688,10 @@ def _required_binding(name: str, codes: frozenset[str], vs: str) -> Callable:
             else:
                 continue
             if not ok:
-                issues.append(Issue(f"{where}: not in {vs} ({_show(codes)})", "code-invalid", "error",
-                                    (where,)))
+                issues.append(
+                    Issue(f"{where}: not in {vs} ({_show(codes)})", "code-invalid", "error", (where,))
+                )
+
     return rule
 
 
@@ -608,8 +706,16 @@ def _inv_reason_coded_or_text(hub: _HubProfiles, name: str, el: dict) -> Callabl
             if not isinstance(cc, dict) or cc.get("text"):
                 continue
             if not any(c.get("system") in systems and c.get("code") for c in cc.get("coding", ())):
-                issues.append(Issue(f"{where}: xt-sr-1 {human}; expected a coding with system "
-                                    f"{', '.join(sorted(systems))}", "invariant", "error", (where,)))
+                issues.append(
+                    Issue(
+                        f"{where}: xt-sr-1 {human}; expected a coding with system "
+                        f"{', '.join(sorted(systems))}",
+                        "invariant",
+                        "error",
+                        (where,),
+                    )
+                )
+
     return rule
 
 
@@ -619,8 +725,12 @@ def _inv_task_based_on(hub: _HubProfiles, name: str, el: dict) -> Callable:
 
     def rule(res: dict, path: str, issues: list[Issue]) -> None:
         if not res.get("basedOn") and not res.get("focus"):
-            issues.append(Issue(f"{path}: xt-task-1 {human}", "invariant", "error",
-                                (f"{path}.basedOn", f"{path}.focus")))
+            issues.append(
+                Issue(
+                    f"{path}: xt-task-1 {human}", "invariant", "error", (f"{path}.basedOn", f"{path}.focus")
+                )
+            )
+
     return rule
 
 
@@ -649,10 +759,22 @@ def _check_hub_profiles(res: dict, claimed: list, path: str, issues: list[Issue]
         url = url.split("|", 1)[0]
         profile = _hub_profiles().profiles.get(url)
         if profile is None:
-            issues.append(Issue(f"{path}.meta.profile: {url} is not a profile of this hub; not checked",
-                                "not-supported", "warning", (f"{path}.meta.profile",)))
+            issues.append(
+                Issue(
+                    f"{path}.meta.profile: {url} is not a profile of this hub; not checked",
+                    "not-supported",
+                    "warning",
+                    (f"{path}.meta.profile",),
+                )
+            )
         elif profile.type != res.get("resourceType"):
-            issues.append(Issue(f"{path}.meta.profile: {url} is a profile of {profile.type}", "invalid",
-                                "error", (f"{path}.meta.profile",)))
+            issues.append(
+                Issue(
+                    f"{path}.meta.profile: {url} is a profile of {profile.type}",
+                    "invalid",
+                    "error",
+                    (f"{path}.meta.profile",),
+                )
+            )
         else:
             profile.check(res, path, issues)
