@@ -14,6 +14,7 @@ from datetime import datetime
 
 import orjson
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
 from hub.db import Database
@@ -90,6 +91,9 @@ class Store:
         body = stamp(resource, fid, 1, when)
         text = dumps(body)
         rows = extract(rt, body)
+        if not self.db.is_sqlite:
+            _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
+            return Stored(rt.name, fid, 1, when, text, method="POST")
         if pid is None:
             pid = self.db.allocate_pids(self.conn, 1)[0]
         table = resource_tables[rt.name]
@@ -306,3 +310,68 @@ def _dedupe_tokens(tokens):
         if a not in seen:
             seen.add(a)
             yield a, b
+
+
+def _create_sql(table: str) -> str:
+    """One PostgreSQL statement for a create: current row, history row and every index row.
+
+    Round trips dominate the cost of a create on PostgreSQL (storage design §2.2: four statements
+    1414/s, one statement 2215/s at saturation). On SQLite, in-process, separate statements cost nothing.
+    """
+    return f"""
+WITH p AS (SELECT COALESCE(CAST(:pid AS bigint), nextval('pid_seq')) AS pid),
+r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
+                           date_high, body)
+      SELECT pid, :fid, 1, :lu, false, :tenant, :patient, :dlo, :dhi, :body FROM p
+      RETURNING pid, body),
+h AS (INSERT INTO resource_history (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
+      SELECT pid, 1, :rtype, :fid, :lu, 'POST', false, body FROM r),
+t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
+      SELECT p.pid, u.a, u.b, :dlo FROM p, unnest(CAST(:t1 AS bigint[]), CAST(:t2 AS bigint[])) AS u(a, b)),
+s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
+      SELECT p.pid, u.a, u.b, u.c FROM p,
+             unnest(CAST(:s1 AS bigint[]), CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(a, b, c)),
+d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
+      SELECT p.pid, u.a, u.b, u.c FROM p,
+             unnest(CAST(:d1 AS bigint[]), CAST(:d2 AS timestamptz[]),
+                    CAST(:d3 AS timestamptz[])) AS u(a, b, c)),
+f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
+      SELECT p.pid, u.a, u.b, u.c FROM p,
+             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c))
+SELECT pid FROM r"""
+
+
+_CREATE_SQL: dict[str, object] = {}
+
+
+def _create_in_one_statement(conn, rt: ResourceType, pid, fid, when, tenant, rows: IndexRows, text) -> int:
+    stmt = _CREATE_SQL.get(rt.name)
+    if stmt is None:
+        stmt = _CREATE_SQL[rt.name] = sql_text(_create_sql(rt.table))
+    tokens = list(_dedupe_tokens(rows.tokens))
+    strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
+    return conn.execute(
+        stmt,
+        {
+            "pid": pid,
+            "fid": fid,
+            "lu": when,
+            "tenant": tenant,
+            "patient": rows.patient,
+            "dlo": rows.date_low,
+            "dhi": rows.date_high,
+            "body": text,
+            "rtype": rt.name,
+            "t1": [a for a, _ in tokens],
+            "t2": [b for _, b in tokens],
+            "s1": [x[0] for x in strings],
+            "s2": [x[1] for x in strings],
+            "s3": [x[2] for x in strings],
+            "d1": [x[0] for x in rows.dates],
+            "d2": [x[1] for x in rows.dates],
+            "d3": [x[2] for x in rows.dates],
+            "f1": [x[0] for x in rows.refs],
+            "f2": [x[1] for x in rows.refs],
+            "f3": [x[2] for x in rows.refs],
+        },
+    ).scalar_one()
