@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from hub.errors import Conflict
 from hub.models import pid_counter
+
+log = logging.getLogger(__name__)
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
 class Database:
@@ -35,9 +41,27 @@ class Database:
 
     @contextmanager
     def write(self):
-        """One write transaction; commits on success, rolls back on any exception."""
-        with self.engine.connect().execution_options(xt_write=True) as conn, conn.begin():
-            yield conn
+        """One write transaction; commits on success, rolls back on any exception.
+
+        A write that lost a race to a concurrent one (a unique key taken meanwhile, a serialisation
+        failure, a deadlock) is a 409: nothing was written, and the client may retry.
+        """
+        try:
+            with self.engine.connect().execution_options(xt_write=True) as conn, conn.begin():
+                yield conn
+        except IntegrityError as exc:
+            log.warning("write conflict: %s", exc.orig)
+            raise Conflict(
+                "a concurrent request wrote the same record first; nothing was stored, read it again "
+                "and retry"
+            ) from None
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+            log.warning("write conflict: %s", exc.orig)
+            raise Conflict(
+                "the request conflicted with a concurrent one; nothing was stored, retry it"
+            ) from None
 
     @contextmanager
     def read(self):

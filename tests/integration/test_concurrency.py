@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+from sqlalchemy import insert
 
+from hub.errors import Conflict
+from hub.fhir.dates import now_utc
+from hub.models import resource_tables
 from tests.conftest import scalar
 from tests.factories import organization, patient
 
@@ -107,3 +112,33 @@ def test_concurrent_transactions_with_conditional_entries(live_server, db):
     assert scalar(db, "SELECT count(*) FROM res_organization") == 1
     assert scalar(db, "SELECT count(*) FROM res_patient") == N
     assert scalar(db, "SELECT count(DISTINCT pid) FROM idx_token") == N + 1
+
+
+def test_concurrent_put_creates_of_one_id(live_server, db):
+    """Two clients create Organization/new-id at once: one creates, the others update or get 409."""
+
+    def put(i):
+        body = {**organization(code=f"PUT-{i}"), "id": "new-id"}
+        r = requests.put(f"{live_server}/fhir/Organization/new-id", json=body, headers=HEADERS, timeout=30)
+        assert r.headers["Content-Type"].startswith("application/fhir+json")
+        return r.status_code
+
+    statuses = _parallel(put)
+    assert statuses.count(201) == 1
+    assert set(statuses) <= {200, 201, 409}
+    assert scalar(db, "SELECT count(*) FROM res_organization") == 1
+    versions = scalar(db, "SELECT count(*) FROM resource_history")
+    assert versions == statuses.count(200) + 1
+
+
+def test_a_lost_race_is_409_and_nothing_is_written(db):
+    """What the threads above provoke by chance, made certain: the second insert of one id."""
+    table = resource_tables["Organization"]
+    row = {"fhir_id": "dup", "version": 1, "deleted": False, "body": "{}", "last_updated": now_utc()}
+    with db.write() as conn:
+        conn.execute(insert(table).values(pid=1, **row))
+    with pytest.raises(Conflict) as err, db.write() as conn:
+        conn.execute(insert(table).values(pid=2, **{**row, "fhir_id": "other"}))
+        conn.execute(insert(table).values(pid=3, **row))
+    assert err.value.status == 409
+    assert scalar(db, "SELECT count(*) FROM res_organization") == 1
