@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template_string
+import orjson
+from flask import Blueprint, current_app, render_template_string, request
 from sqlalchemy import func, select
 
 from hub.models import resource_tables
@@ -31,9 +32,6 @@ text-align:left}code{background:#f4f4f4;padding:0 .2rem}</style></head><body>
 
 @bp.get("/")
 def index():
-    import orjson
-    from flask import request
-
     db = current_app.extensions["xietong"].db
     org_table = resource_tables["Organization"]
     with db.read() as conn:
