@@ -27,7 +27,9 @@ class Database:
                 echo=echo,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                # No pre-ping: it is a round trip on every checkout. A connection found dead is
+                # invalidated with the pool, and that request answers 503 (hub.api.errors).
+                pool_recycle=3600,
                 isolation_level="READ COMMITTED",
                 # Searches get plans for their own values (storage design, pitfall 1), and JIT
                 # compilation has no place in short OLTP queries.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from hub.errors import HubError, Issue, operation_outcome, outcome_for
@@ -38,6 +39,14 @@ def register(app: Flask) -> None:
         }.get(err.code, err.description)
         issue = Issue(msg, _HTTP_CODES.get(err.code, "processing"))
         return fhir_response(operation_outcome([issue]), err.code or 500)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(err: DBAPIError):
+        if not err.connection_invalidated:
+            return unexpected(err)
+        log.warning("database connection lost on %s %s: %s", request.method, request.path, err.orig)
+        issue = Issue("the database is unavailable; nothing was stored, retry shortly", "transient")
+        return fhir_response(operation_outcome([issue]), 503)
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
