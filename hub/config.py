@@ -22,6 +22,14 @@ class Config:
     SEARCH_DEFAULT_COUNT: int = 20
     SEARCH_MAX_COUNT: int = 1000
     DB_POOL_SIZE: int = 10
+    # Where the hub keeps what must survive restarts but never enters git: its signing keys
+    # (instance/keys/), the session secret, the demo clients' private keys.
+    INSTANCE_PATH: str = "instance"
+    # The public URL of the hub (token audience, token issuer); default: taken from each request.
+    PUBLIC_BASE_URL: str = ""
+    ACCESS_TOKEN_SECONDS: int = 300
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_LOCKOUT_SECONDS: int = 900
     SQL_ECHO: bool = False
     TESTING: bool = False
 
@@ -50,6 +58,10 @@ class Config:
             raise ConfigError(f"PORT {self.PORT} is not a TCP port")
         if self.MAX_BODY_BYTES < 1024:
             raise ConfigError("MAX_BODY_BYTES must be at least 1024")
+        if not 30 <= self.ACCESS_TOKEN_SECONDS <= 300:
+            raise ConfigError("ACCESS_TOKEN_SECONDS must be between 30 and 300 (SMART Backend Services)")
+        if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):
+            raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL")
         if not 1 <= self.SEARCH_DEFAULT_COUNT <= self.SEARCH_MAX_COUNT:
             raise ConfigError("SEARCH_DEFAULT_COUNT must be between 1 and SEARCH_MAX_COUNT")
 

@@ -74,6 +74,12 @@ class NotSupported(HubError):
     __init__ = _kind(400, "not-supported")
 
 
+class Unauthorized(HubError):
+    """No valid credentials (a bearer token, or a signed-in session) came with the request."""
+
+    __init__ = _kind(401, "login")
+
+
 class Forbidden(HubError):
     """The caller may not do this."""
 

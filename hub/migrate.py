@@ -22,7 +22,7 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 

@@ -1,0 +1,1 @@
+"""Who is asking: machine clients (SMART Backend Services), human users, and what they may do."""
