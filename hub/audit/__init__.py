@@ -1,0 +1,1 @@
+"""The audit trail: BALP-shaped AuditEvents, hash-chained and append-only."""

@@ -1,0 +1,38 @@
+"""The audit chain: one row per AuditEvent (stored in res_auditevent), in order, each holding the
+hash of its predecessor; a one-row head serialises writers; signed daily checkpoints."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+
+from hub.models import PID, UTCDateTime, metadata
+
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("pid", PID, nullable=False, unique=True),  # res_auditevent.pid
+    Column("recorded", UTCDateTime, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+# The chain's head: one row, locked by every writer (SELECT ... FOR UPDATE) so that the chain is
+# one line whatever the concurrency.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC) the checkpoint closes
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("signature", Text, nullable=False),  # compact JWS by the hub key over {day, seq, entry_hash}
+    Column("created_at", UTCDateTime, nullable=False),
+)
