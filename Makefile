@@ -22,7 +22,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 run: $(VENV)/.installed
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed
+	$(BIN)/flask --app wsgi client demo
 	@echo "Xietong is serving on http://$(HOST):$(PORT)/  (FHIR API: http://$(HOST):$(PORT)/fhir/metadata)"
+	@echo 'A first call: TOKEN=$$($(BIN)/python -m hub.auth.demo_token county-1 --url http://$(HOST):$(PORT)) && curl -H "Authorization: Bearer $$TOKEN" http://$(HOST):$(PORT)/fhir/Patient'
+	@echo "Sign in to the web pages: create an account with '$(BIN)/flask --app wsgi user add --help'"
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed

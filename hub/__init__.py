@@ -36,11 +36,20 @@ def create_app(config: Config | None = None) -> Flask:
     fhir = FhirService(db, SearchSettings(config.SEARCH_DEFAULT_COUNT, config.SEARCH_MAX_COUNT))
     app.extensions["xietong"] = Hub(config, db, fhir)
 
-    from hub.api import errors, fhir_rest, home
+    from hub.api import auth as auth_api
+    from hub.api import errors, fhir_rest, home, login
+    from hub.auth.clients import register_cli as register_client_cli
     from hub.cli import register_cli
 
     app.register_blueprint(fhir_rest.bp)
     app.register_blueprint(home.bp)
+    auth_api.register(app)
+    from hub.api import floor  # the benchmark's floor endpoint, only with XIETONG_BENCH_FLOOR=1
+
+    if floor.enabled():
+        app.register_blueprint(floor.bp)
+    login.register(app)
     errors.register(app)
     register_cli(app)
+    register_client_cli(app)
     return app

@@ -13,10 +13,14 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from hub import migrate
+from hub.auth.principal import system
 from hub.errors import HubError
 
 
 def register_cli(app: Flask) -> None:
+    from hub.auth.user_cli import register_cli as register_user_cli
+
+    register_user_cli(app)
     db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
     @db_cli.command("upgrade")
@@ -73,6 +77,6 @@ def _hub():
 
 
 def _post_bundle(bundle: dict) -> dict:
-    from hub.fhir import transaction
+    from hub.fhir import bundles, transaction
 
-    return orjson.loads(orjson.dumps(transaction.process(_hub().fhir, bundle, "urn:cli")))
+    return orjson.loads(bundles.dumps(transaction.process(_hub().fhir, system("cli"), bundle, "urn:cli")))

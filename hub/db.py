@@ -20,20 +20,15 @@ class Database:
     def __init__(self, url: str, echo: bool = False, pool_size: int = 10):
         self.url = url
         if url.startswith("sqlite"):
-            self.engine = _sqlite_engine(url, echo)
+            self.engine = self.read_engine = _sqlite_engine(url, echo)
         else:
-            self.engine = create_engine(
-                url,
-                echo=echo,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                # No pre-ping: it is a round trip on every checkout. A connection found dead is
-                # invalidated with the pool, and that request answers 503 (hub.api.errors).
-                pool_recycle=3600,
-                isolation_level="READ COMMITTED",
-                # Searches get plans for their own values (storage design, pitfall 1), and JIT
-                # compilation has no place in short OLTP queries.
-                connect_args={"options": "-c plan_cache_mode=force_custom_plan -c jit=off"},
+            # Writes keep psycopg's prepared statements with generic plans: re-planning the
+            # one-statement create on every request cost a third of PostgreSQL's CPU per create.
+            # Searches get plans for their own values (storage design, pitfall 1), on a pool of
+            # their own. JIT compilation has no place in short OLTP queries.
+            self.engine = _pg_engine(url, echo, pool_size, "-c jit=off")
+            self.read_engine = _pg_engine(
+                url, echo, pool_size, "-c jit=off -c plan_cache_mode=force_custom_plan"
             )
         self.dialect = self.engine.dialect.name
 
@@ -67,7 +62,7 @@ class Database:
 
     @contextmanager
     def read(self):
-        with self.engine.connect() as conn, conn.begin():
+        with self.read_engine.connect() as conn, conn.begin():
             yield conn
 
     def allocate_pids(self, conn: Connection, n: int) -> list[int]:
@@ -89,6 +84,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
+
+
+def _pg_engine(url: str, echo: bool, pool_size: int, options: str) -> Engine:
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # No pre-ping: it is a round trip on every checkout. A connection found dead is
+        # invalidated with the pool, and that request answers 503 (hub.api.errors).
+        pool_recycle=3600,
+        isolation_level="READ COMMITTED",
+        connect_args={"options": options},
+    )
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:

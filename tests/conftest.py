@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -96,7 +98,13 @@ def _empty_pg(url: str) -> None:
         conn.execute(f"TRUNCATE {tables}")
 
 
+# Keys and secrets of test apps (one folder per test process, never the checkout's instance/).
+TEST_INSTANCE = tempfile.mkdtemp(prefix="xietong-test-")
+
+
 def make_config(database_url: str, **overrides) -> Config:
+    overrides.setdefault("INSTANCE_PATH", TEST_INSTANCE)
+    overrides.setdefault("PUBLIC_BASE_URL", "http://localhost")
     return Config.from_env({}, DATABASE_URL=database_url, TESTING=True, **overrides)
 
 
@@ -108,8 +116,20 @@ def app(database_url):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def admin_headers(app):
+    """The alliance office's admin client: every scope, every institution's records."""
+    from tests.principals import bearer
+
+    return bearer(app, None, "admin", "system/*.cruds")
+
+
+@pytest.fixture
+def client(app, admin_headers):
+    """A test client authenticated as the alliance office's admin (store and API tests); tenancy
+    tests make their own callers with ``tests.principals.bearer``."""
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = admin_headers["Authorization"]
+    return c
 
 
 @pytest.fixture
@@ -117,15 +137,37 @@ def db(app):
     return app.extensions["xietong"].db
 
 
+class LiveServer(str):
+    """The base URL of a hub served on a real socket; ``.app`` is that hub."""
+
+    app = None
+
+
 @pytest.fixture
-def live_server(app):
-    """The app on a real HTTP socket on 127.0.0.1 (threaded): its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(database_url):
+    """A hub on a real HTTP socket on 127.0.0.1 (threaded), configured with its own address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(make_config(database_url, PUBLIC_BASE_URL=url))
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    live = LiveServer(url)
+    live.app = app
+    yield live
     server.shutdown()
     thread.join(timeout=5)
+    app.extensions["xietong"].db.dispose()
+
+
+@pytest.fixture
+def live_headers(live_server):
+    """An admin bearer token for the live server's hub."""
+    from tests.principals import bearer
+
+    return bearer(live_server.app, None, "admin", "system/*.cruds", base=str(live_server))
 
 
 def scalar(db, sql: str, **params):

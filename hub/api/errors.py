@@ -25,7 +25,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HubError)
     def hub_error(err: HubError):
         body, status = outcome_for(err)
-        return fhir_response(body, status)
+        response = fhir_response(body, status)
+        if status == 401:  # RFC 6750 3
+            response.headers["WWW-Authenticate"] = 'Bearer realm="xietong", error="invalid_token"'
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

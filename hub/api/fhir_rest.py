@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
+from hub.api.auth import fhir_base_url
+from hub.api.security import protect
 from hub.errors import BadRequest, MethodNotAllowed, UnsupportedMediaType
 from hub.fhir import bundles, transaction
 from hub.fhir.capability import capability_statement
@@ -12,6 +14,7 @@ from hub.fhir.service import FhirService
 from hub.fhir.store import Stored
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+protect(bp)
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -22,7 +25,7 @@ def service() -> FhirService:
 
 
 def base_url() -> str:
-    return request.url_root.rstrip("/") + "/fhir"
+    return fhir_base_url()
 
 
 def fhir_response(payload, status: int = 200, headers: dict | None = None) -> Response:
@@ -113,12 +116,12 @@ def metadata():
 @bp.post("")
 @bp.post("/")
 def bundle():
-    return fhir_response(transaction.process(service(), _body(), base_url()))
+    return fhir_response(transaction.process(service(), g.principal, _body(), base_url()))
 
 
 @bp.get("/_history")
 def system_history():
-    page, more, count, offset = service().history(None, None, request.args)
+    page, more, count, offset = service().history(g.principal, None, None, request.args)
     return fhir_response(bundles.history(page, more, base_url(), "_history", count, offset))
 
 
@@ -126,7 +129,7 @@ def system_history():
 @bp.post("/<rtype>/_search")
 def search(rtype: str):
     lenient = _prefer().get("handling") == "lenient"
-    result = service().search(rtype, _search_params(), lenient)
+    result = service().search(g.principal, rtype, _search_params(), lenient)
     return fhir_response(bundles.searchset(result, base_url(), rtype))
 
 
@@ -138,7 +141,7 @@ def create(rtype: str):
             "in the If-None-Exist header",
             ["If-None-Exist"],
         )
-    stored, created = service().create(rtype, _body(), request.headers.get("If-None-Exist"))
+    stored, created = service().create(g.principal, rtype, _body(), request.headers.get("If-None-Exist"))
     return _written(stored, created)
 
 
@@ -148,30 +151,30 @@ def conditional_update(rtype: str):
         raise MethodNotAllowed(
             "PUT needs an id (/fhir/Type/id) or search criteria (/fhir/Type?identifier=...)"
         )
-    stored, created = service().conditional_update(rtype, request.query_string.decode(), _body())
+    stored, created = service().conditional_update(g.principal, rtype, request.query_string.decode(), _body())
     return _written(stored, created)
 
 
 @bp.get("/<rtype>/_history")
 def type_history(rtype: str):
-    page, more, count, offset = service().history(rtype, None, request.args)
+    page, more, count, offset = service().history(g.principal, rtype, None, request.args)
     return fhir_response(bundles.history(page, more, base_url(), f"{rtype}/_history", count, offset))
 
 
 @bp.get("/<rtype>/<fid>")
 def read(rtype: str, fid: str):
-    return _read(service().read(rtype, fid))
+    return _read(service().read(g.principal, rtype, fid))
 
 
 @bp.put("/<rtype>/<fid>")
 def update(rtype: str, fid: str):
-    stored, created = service().update(rtype, fid, _body(), _if_match())
+    stored, created = service().update(g.principal, rtype, fid, _body(), _if_match())
     return _written(stored, created)
 
 
 @bp.delete("/<rtype>/<fid>")
 def delete(rtype: str, fid: str):
-    stored = service().delete(rtype, fid)
+    stored = service().delete(g.principal, rtype, fid)
     return Response(status=204, headers={"ETag": stored.etag})
 
 
@@ -183,10 +186,10 @@ def refused(rtype: str, fid: str | None = None):
 
 @bp.get("/<rtype>/<fid>/_history")
 def instance_history(rtype: str, fid: str):
-    page, more, count, offset = service().history(rtype, fid, request.args)
+    page, more, count, offset = service().history(g.principal, rtype, fid, request.args)
     return fhir_response(bundles.history(page, more, base_url(), f"{rtype}/{fid}/_history", count, offset))
 
 
 @bp.get("/<rtype>/<fid>/_history/<vid>")
 def vread(rtype: str, fid: str, vid: str):
-    return _read(service().vread(rtype, fid, vid))
+    return _read(service().vread(g.principal, rtype, fid, vid))

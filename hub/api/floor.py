@@ -18,12 +18,15 @@ import uuid
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import text
 
+from hub.api.security import protect
+
 ENV = "XIETONG_BENCH_FLOOR"
 TABLE = "bench_floor"
 CREATE_TABLE = f"CREATE TABLE IF NOT EXISTS {TABLE} (id text PRIMARY KEY, body text NOT NULL)"
 _INSERT = text(f"INSERT INTO {TABLE} (id, body) VALUES (:id, :body)")
 
 bp = Blueprint("bench_floor", __name__, url_prefix="/bench")
+protect(bp)  # the floor pays for the same authentication as the hub's endpoints
 
 
 def enabled() -> bool:

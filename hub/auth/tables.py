@@ -48,3 +48,21 @@ auth_user = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime, nullable=True),
 )
+
+# Who may read other institutions' records about a patient, and why: derived from referrals
+# (Task, ServiceRequest), family-doctor contracts (EpisodeOfCare), Consents and the identifiers an
+# institution holds on a Patient. Rewritten, in the same transaction, whenever its source changes.
+access_link = Table(
+    "access_link",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("purposes", String(300), nullable=False),  # space-separated hub purpose-of-use codes
+    Column("source_type", String(64), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("valid_from", UTCDateTime, nullable=True),
+    Column("valid_to", UTCDateTime, nullable=True),
+)
+Index(None, access_link.c.organization_id, access_link.c.patient_id)
+Index(None, access_link.c.source_type, access_link.c.source_id)

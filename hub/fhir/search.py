@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select, true
 from sqlalchemy.engine import Connection
 
+from hub.auth.tenancy import SYSTEM_POLICY, Policy
 from hub.errors import BadRequest, NotSupported
 from hub.fhir import dates
 from hub.fhir.extract import h64, normalise, parse_reference, token_hashes
@@ -46,6 +47,7 @@ class Query:
     revincludes: list[tuple[str, str]] = field(default_factory=list)
     total: str = "none"
     summary_count: bool = False
+    policy: Policy = SYSTEM_POLICY  # whose search: tenancy filters and scopes apply to everything returned
     used: list[tuple[str, str]] = field(default_factory=list)  # the parameters applied, for links
     ignored: list[str] = field(default_factory=list)
 
@@ -102,8 +104,10 @@ def parse(
     lenient: bool = False,
     default_count: int = 20,
     max_count: int = 1000,
+    policy: Policy = SYSTEM_POLICY,
 ) -> Query:
-    q = Query(rt, count=default_count)
+    policy.require(rt.name, "search")
+    q = Query(rt, count=default_count, policy=policy)
     table = resource_tables[rt.name]
     for raw_name, value in params:
         if any(ord(c) < 32 for c in raw_name + value):
@@ -357,7 +361,8 @@ def _sort_key(rt: ResourceType, table, pname: str):
 
 def where_clause(q: Query):
     table = resource_tables[q.rt.name]
-    return and_(table.c.deleted.is_(False), *q.conditions)
+    visible = q.policy.read_filter(q.rt)
+    return and_(table.c.deleted.is_(False), *q.conditions, *([visible] if visible is not None else []))
 
 
 def count(conn: Connection, q: Query) -> int:
@@ -386,33 +391,45 @@ def run(conn: Connection, q: Query) -> Result:
     )
     has_next = len(page) > q.count
     page = page[: q.count]
-    matches = _fetch_by_pid(conn, q.rt.name, page)
+    matches = _fetch_by_pid(conn, q.policy, q.rt.name, page)
     if total is None and not has_next:
         total = q.offset + len(matches)  # known for free on the last page
     includes = _includes(conn, q, matches) if (q.includes or q.revincludes) and matches else []
     return Result(matches, includes, has_next, total, q)
 
 
-def _fetch_by_pid(conn, rtype: str, pids: list[int], mode: str = "match") -> list[Match]:
-    if not pids:
+def _visible(policy: Policy, rtype: str):
+    """The read filter of ``rtype`` for an included resource, or False when the scopes exclude the type."""
+    if not policy.permits(rtype, "read"):
+        return False
+    cond = policy.read_filter(TYPES[rtype])
+    return true() if cond is None else cond
+
+
+def _fetch_by_pid(conn, policy: Policy, rtype: str, pids: list[int], mode: str = "match") -> list[Match]:
+    visible = _visible(policy, rtype)
+    if not pids or visible is False:
         return []
     table = resource_tables[rtype]
     rows = conn.execute(
         select(table.c.pid, table.c.fhir_id, table.c.body).where(
-            table.c.pid.in_(pids), table.c.deleted.is_(False)
+            table.c.pid.in_(pids), table.c.deleted.is_(False), visible
         )
     ).all()
     by_pid = {r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode) for r in rows}
     return [by_pid[p] for p in pids if p in by_pid]
 
 
-def _fetch_by_ids(conn, rtype: str, ids: set[str]) -> list[Match]:
+def _fetch_by_ids(conn, policy: Policy, rtype: str, ids: set[str]) -> list[Match]:
     if not ids or rtype not in resource_tables:
+        return []
+    visible = _visible(policy, rtype)
+    if visible is False:
         return []
     table = resource_tables[rtype]
     rows = conn.execute(
         select(table.c.pid, table.c.fhir_id, table.c.body).where(
-            table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False)
+            table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False), visible
         )
     ).all()
     return [Match(r.pid, rtype, r.fhir_id, r.body, "include") for r in rows]
@@ -439,7 +456,7 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
     seen = {(m.type, m.id) for m in matches}
     out: list[Match] = []
     for ttype, ids in sorted(wanted.items()):
-        for m in _fetch_by_ids(conn, ttype, ids):
+        for m in _fetch_by_ids(conn, q.policy, ttype, ids):
             if (m.type, m.id) not in seen:
                 seen.add((m.type, m.id))
                 out.append(m)
@@ -458,7 +475,7 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
                 idx_ref.c.target_id.in_(ids),
             )
         src_pids = conn.execute(sub.limit(MAX_INCLUDES)).scalars().all()
-        for m in _fetch_by_pid(conn, src, list(dict.fromkeys(src_pids)), mode="include"):
+        for m in _fetch_by_pid(conn, q.policy, src, list(dict.fromkeys(src_pids)), mode="include"):
             if (m.type, m.id) not in seen:
                 seen.add((m.type, m.id))
                 out.append(m)
@@ -472,17 +489,20 @@ def search(
     lenient: bool = False,
     default_count: int = 20,
     max_count: int = 1000,
+    policy: Policy = SYSTEM_POLICY,
 ) -> Result:
-    return run(conn, parse(rt, params, lenient, default_count, max_count))
+    return run(conn, parse(rt, params, lenient, default_count, max_count, policy))
 
 
-def resolve_conditional(conn: Connection, rt: ResourceType, criteria: str) -> list[Match]:
+def resolve_conditional(
+    conn: Connection, rt: ResourceType, criteria: str, policy: Policy = SYSTEM_POLICY
+) -> list[Match]:
     """Matches of conditional criteria (``identifier=s|v``), for If-None-Exist and conditional updates."""
     if criteria.startswith(f"{rt.name}?"):  # 'Patient?identifier=...' is a common way to write it
         criteria = criteria[len(rt.name) :]
     pairs = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
     if not pairs:
         raise BadRequest(f"conditional criteria '{criteria}' are empty")
-    q = parse(rt, pairs, lenient=False, default_count=2)
+    q = parse(rt, pairs, lenient=False, default_count=2, policy=policy)
     q.count = 2
     return run(conn, q).matches

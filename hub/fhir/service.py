@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from hub.auth.principal import Principal
+from hub.auth.tenancy import Policy
 from hub.db import Database
 from hub.errors import BadRequest, MethodNotAllowed, NotFound, PreconditionFailed
 from hub.fhir import dates, search
@@ -52,7 +54,7 @@ def conditional_create(
     """Create unless ``if_none_exist`` matches; ``(stored, created)``."""
     if if_none_exist:
         lock_criteria(db, store.conn, rt.name, if_none_exist)
-        found = search.resolve_conditional(store.conn, rt, if_none_exist)
+        found = search.resolve_conditional(store.conn, rt, if_none_exist, store.policy)
         if len(found) > 1:
             raise PreconditionFailed(
                 f"If-None-Exist '{if_none_exist}' matches more than one {rt.name}", ["If-None-Exist"]
@@ -65,27 +67,34 @@ def conditional_create(
 def conditional_target(db: Database, store: Store, rt: ResourceType, criteria: str) -> str | None:
     """The id a conditional update addresses: the one match, or None to create."""
     lock_criteria(db, store.conn, rt.name, criteria)
-    found = search.resolve_conditional(store.conn, rt, criteria)
+    found = search.resolve_conditional(store.conn, rt, criteria, store.policy)
     if len(found) > 1:
         raise PreconditionFailed(f"conditional update '{criteria}' matches more than one {rt.name}")
     return found[0].id if found else None
 
 
 class FhirService:
+    """Every command names its caller: the store it runs on applies that principal's policy."""
+
     def __init__(self, db: Database, settings: SearchSettings | None = None):
         self.db = db
         self.settings = settings or SearchSettings()
 
-    def create(self, tname: str, resource: dict, if_none_exist: str | None = None) -> tuple[Stored, bool]:
+    def store(self, conn, principal: Principal) -> Store:
+        return Store(self.db, conn, Policy(principal))
+
+    def create(
+        self, principal: Principal, tname: str, resource: dict, if_none_exist: str | None = None
+    ) -> tuple[Stored, bool]:
         rt = resource_type(tname)
         check_resource(resource, tname)
         if "id" in resource:
             resource = {k: v for k, v in resource.items() if k != "id"}  # the server assigns ids
         with self.db.write() as conn:
-            return conditional_create(self.db, Store(self.db, conn), rt, resource, if_none_exist)
+            return conditional_create(self.db, self.store(conn, principal), rt, resource, if_none_exist)
 
     def update(
-        self, tname: str, fid: str, resource: dict, if_match: int | None = None
+        self, principal: Principal, tname: str, fid: str, resource: dict, if_match: int | None = None
     ) -> tuple[Stored, bool]:
         rt = resource_type(tname)
         check_id(fid)
@@ -96,13 +105,15 @@ class FhirService:
                 [f"{tname}.id"],
             )
         with self.db.write() as conn:
-            return Store(self.db, conn).update(rt, fid, resource, if_match)
+            return self.store(conn, principal).update(rt, fid, resource, if_match)
 
-    def conditional_update(self, tname: str, criteria: str, resource: dict) -> tuple[Stored, bool]:
+    def conditional_update(
+        self, principal: Principal, tname: str, criteria: str, resource: dict
+    ) -> tuple[Stored, bool]:
         rt = resource_type(tname)
         check_resource(resource, tname)
         with self.db.write() as conn:
-            store = Store(self.db, conn)
+            store = self.store(conn, principal)
             fid = conditional_target(self.db, store, rt, criteria)
             if fid and resource.get("id") not in (None, fid):
                 raise BadRequest(
@@ -112,7 +123,7 @@ class FhirService:
                 return store.create(rt, {k: v for k, v in resource.items() if k != "id"}), True
             return store.update(rt, fid, {**resource, "id": fid})
 
-    def delete(self, tname: str, fid: str) -> Stored:
+    def delete(self, principal: Principal, tname: str, fid: str) -> Stored:
         rt = resource_type(tname)
         if tname not in DELETABLE:
             raise MethodNotAllowed(
@@ -120,22 +131,22 @@ class FhirService:
                 f"(DELETE is allowed for: {', '.join(sorted(DELETABLE))})"
             )
         with self.db.write() as conn:
-            return Store(self.db, conn).delete(rt, check_id(fid))
+            return self.store(conn, principal).delete(rt, check_id(fid))
 
-    def read(self, tname: str, fid: str) -> Stored:
+    def read(self, principal: Principal, tname: str, fid: str) -> Stored:
         rt = resource_type(tname)
         with self.db.read() as conn:
-            return Store(self.db, conn).read(rt, check_id(fid))
+            return self.store(conn, principal).read(rt, check_id(fid))
 
-    def vread(self, tname: str, fid: str, vid: str) -> Stored:
+    def vread(self, principal: Principal, tname: str, fid: str, vid: str) -> Stored:
         rt = resource_type(tname)
         if not vid.isdigit():
             raise NotFound(f"'{vid}' is not a version of {tname}/{fid}")
         with self.db.read() as conn:
-            return Store(self.db, conn).vread(rt, check_id(fid), int(vid))
+            return self.store(conn, principal).vread(rt, check_id(fid), int(vid))
 
     def history(
-        self, tname: str | None, fid: str | None, params: dict
+        self, principal: Principal, tname: str | None, fid: str | None, params: dict
     ) -> tuple[list[Stored], bool, int, int]:
         rt = resource_type(tname) if tname else None
         count = search.whole_number(
@@ -149,14 +160,22 @@ class FhirService:
             except dates.BadDate as exc:
                 raise BadRequest(f"_since: {exc}", ["_since"]) from None
         with self.db.read() as conn:
-            page, more = Store(self.db, conn).history(
+            page, more = self.store(conn, principal).history(
                 rt, check_id(fid) if fid else None, count, offset, since
             )
         return page, more, count, offset
 
-    def search(self, tname: str, params: list[tuple[str, str]], lenient: bool = False) -> search.Result:
+    def search(
+        self, principal: Principal, tname: str, params: list[tuple[str, str]], lenient: bool = False
+    ) -> search.Result:
         rt = resource_type(tname)
         with self.db.read() as conn:
             return search.search(
-                conn, rt, params, lenient, self.settings.default_count, self.settings.max_count
+                conn,
+                rt,
+                params,
+                lenient,
+                self.settings.default_count,
+                self.settings.max_count,
+                Policy(principal),
             )

@@ -17,11 +17,12 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
+from hub.auth.tenancy import LINK_SOURCES, SYSTEM_POLICY, Policy, links_of, org_resolver, replace_links
 from hub.db import Database
-from hub.errors import Gone, NotFound, PreconditionFailed
+from hub.errors import Forbidden, Gone, NotFound, PreconditionFailed
 from hub.fhir import dates
 from hub.fhir.extract import IndexRows, extract
-from hub.fhir.registry import ResourceType
+from hub.fhir.registry import TYPES, ResourceType
 from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
 
 
@@ -72,9 +73,13 @@ def stamp(resource: dict, fid: str, version: int, when: datetime) -> dict:
 
 
 class Store:
-    def __init__(self, db: Database, conn: Connection):
+    """The repository a caller is given: every read and write goes through its access ``policy``
+    (scopes and tenancy), so that no endpoint can forget them. Jobs use ``SYSTEM_POLICY``."""
+
+    def __init__(self, db: Database, conn: Connection, policy: Policy = SYSTEM_POLICY):
         self.db = db
         self.conn = conn
+        self.policy = policy
 
     # ----- writes -----
 
@@ -86,13 +91,17 @@ class Store:
         tenant: str | None = None,
         pid: int | None = None,
     ) -> Stored:
+        self.policy.require(rt.name, "create")
+        tenant = tenant or self.policy.tenant_for_write()
         fid = fid or new_id()
         when = dates.now_utc()
         body = stamp(resource, fid, 1, when)
         text = dumps(body)
         rows = extract(rt, body)
+        self._check_patient(rt, rows.patient)
         if not self.db.is_sqlite:
             _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
+            self._links(rt, fid, body)
             return Stored(rt.name, fid, 1, when, text, method="POST")
         if pid is None:
             pid = self.db.allocate_pids(self.conn, 1)[0]
@@ -113,6 +122,7 @@ class Store:
         )
         self._history(pid, 1, rt.name, fid, when, "POST", text)
         self._index(pid, rows)
+        self._links(rt, fid, body)
         return Stored(rt.name, fid, 1, when, text, method="POST")
 
     def update(
@@ -125,6 +135,10 @@ class Store:
     ) -> tuple[Stored, bool]:
         """Replace the current version; ``(stored, created)``. A missing id is created (PUT-as-create)."""
         current = self.current(rt, fid, for_update=True)
+        if current is not None:
+            self._visible_or_404(rt, current.pid, fid)
+        self.policy.require(rt.name, "update" if current is not None else "create")
+        self.policy.check_write(rt, current.tenant if current else None, current is not None)
         if current is None:
             if if_match is not None:
                 raise PreconditionFailed(f"{rt.name}/{fid} does not exist, so If-Match cannot hold")
@@ -139,6 +153,7 @@ class Store:
         body = stamp(resource, fid, version, when)
         text = dumps(body)
         rows = extract(rt, body)
+        self._check_patient(rt, rows.patient)
         table = resource_tables[rt.name]
         self.conn.execute(
             update(table)
@@ -158,6 +173,7 @@ class Store:
         if not deleted:
             self._unindex(pid)
         self._index(pid, rows)
+        self._links(rt, fid, body)
         return Stored(rt.name, fid, version, when, text, method="PUT"), deleted
 
     def delete(self, rt: ResourceType, fid: str) -> Stored:
@@ -165,6 +181,9 @@ class Store:
         current = self.current(rt, fid, for_update=True)
         if current is None:
             raise NotFound(f"{rt.name}/{fid} is not known")
+        self._visible_or_404(rt, current.pid, fid)
+        self.policy.require(rt.name, "delete")
+        self.policy.check_write(rt, current.tenant, True)
         if current.deleted:
             raise Gone(f"{rt.name}/{fid} was deleted")
         version = current.version + 1
@@ -222,6 +241,32 @@ class Store:
                 [{"pid": pid, "hash_identity": h, "target_type": t, "target_id": i} for h, t, i in rows.refs],
             )
 
+    def _links(self, rt: ResourceType, fid: str, body: dict) -> None:
+        if rt.name in LINK_SOURCES:
+            replace_links(self.conn, rt.name, fid, links_of(rt.name, body, org_resolver(self.conn)))
+
+    def _check_patient(self, rt: ResourceType, patient: str | None) -> None:
+        """A record about a patient may be written only by an institution that may see the patient."""
+        if patient is None or self.policy.reads_everything:
+            return
+        patients = resource_tables["Patient"]
+        cond = self.policy.read_filter(TYPES["Patient"])
+        q = select(patients.c.pid).where(patients.c.fhir_id == patient, patients.c.deleted.is_(False))
+        if self.conn.execute(q.where(cond) if cond is not None else q).first() is None:
+            raise NotFound(
+                f"Patient/{patient} is not known to your institution (no record of its own, "
+                "no referral, contract or consent links it)",
+                [f"{rt.name}.{rt.patient_param}"],
+            )
+
+    def _visible_or_404(self, rt: ResourceType, pid: int, fid: str) -> None:
+        cond = self.policy.read_filter(rt)
+        if cond is None:
+            return
+        t = resource_tables[rt.name]
+        if self.conn.execute(select(t.c.pid).where(t.c.pid == pid, cond)).first() is None:
+            raise self.policy.hidden(rt.name, fid)
+
     def _unindex(self, pid: int) -> None:
         for table in (idx_token, idx_string, idx_date, idx_ref):
             self.conn.execute(delete(table).where(table.c.pid == pid))
@@ -238,12 +283,13 @@ class Store:
         return self.conn.execute(q).first()
 
     def read(self, rt: ResourceType, fid: str) -> Stored:
+        self.policy.require(rt.name, "read")
         table = resource_tables[rt.name]
-        row = self.conn.execute(
-            select(table.c.version, table.c.last_updated, table.c.deleted, table.c.body).where(
-                table.c.fhir_id == fid
-            )
-        ).first()
+        q = select(table.c.version, table.c.last_updated, table.c.deleted, table.c.body).where(
+            table.c.fhir_id == fid
+        )
+        cond = self.policy.read_filter(rt)
+        row = self.conn.execute(q.where(cond) if cond is not None else q).first()
         if row is None:
             raise NotFound(f"{rt.name}/{fid} is not known")
         if row.deleted:
@@ -251,15 +297,24 @@ class Store:
         return Stored(rt.name, fid, row.version, row.last_updated, row.body)
 
     def vread(self, rt: ResourceType, fid: str, version: int) -> Stored:
+        self.policy.require(rt.name, "vread")
         table = resource_tables[rt.name]
         h = resource_history
-        row = self.conn.execute(
+        q = (
             select(h.c.version, h.c.last_updated, h.c.deleted, h.c.body, h.c.method)
             .select_from(h.join(table, table.c.pid == h.c.pid))
             .where(table.c.fhir_id == fid, h.c.version == version)
-        ).first()
+        )
+        cond = self.policy.read_filter(rt)
+        row = self.conn.execute(q.where(cond) if cond is not None else q).first()
         if row is None:
-            if self.current(rt, fid) is None:
+            current = self.current(rt, fid)
+            if (
+                current is None
+                or cond is not None
+                and self.conn.execute(select(table.c.pid).where(table.c.pid == current.pid, cond)).first()
+                is None
+            ):
                 raise NotFound(f"{rt.name}/{fid} is not known")
             raise NotFound(f"{rt.name}/{fid} has no version {version}")
         if row.deleted:
@@ -280,13 +335,22 @@ class Store:
             h.c.res_type, h.c.fhir_id, h.c.version, h.c.last_updated, h.c.deleted, h.c.body, h.c.method
         )
         conds = []
+        if rt is None and not self.policy.reads_everything:
+            raise Forbidden("the whole-system history is for regulators; ask for a type's history")
+        if rt is not None:
+            self.policy.require(rt.name, "history")
         if fid is not None:
             cur = self.current(rt, fid)
             if cur is None:
                 raise NotFound(f"{rt.name}/{fid} is not known")
+            self._visible_or_404(rt, cur.pid, fid)
             conds.append(h.c.pid == cur.pid)
         elif rt is not None:
             conds.append(h.c.res_type == rt.name)
+            cond = self.policy.read_filter(rt)
+            if cond is not None:
+                t = resource_tables[rt.name]
+                conds.append(h.c.pid.in_(select(t.c.pid).where(cond)))
         if since is not None:
             conds.append(h.c.last_updated >= since)
         if conds:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from hub.auth.principal import Principal
 from hub.db import Database
 from hub.errors import (
     BadRequest,
@@ -85,7 +86,7 @@ def _entries(bundle: dict) -> list[Entry]:
     return out
 
 
-def process(service: FhirService, bundle: dict, base: str) -> dict:
+def process(service: FhirService, principal: Principal, bundle: dict, base: str) -> dict:
     check_structure(bundle, "Bundle")
     btype = bundle.get("type")
     if btype not in ("transaction", "batch"):
@@ -94,18 +95,18 @@ def process(service: FhirService, bundle: dict, base: str) -> dict:
         )
     entries = _entries(bundle)
     if btype == "transaction":
-        return _transaction(service, entries, base)
-    return _batch(service, entries, base)
+        return _transaction(service, principal, entries, base)
+    return _batch(service, principal, entries, base)
 
 
 # ----- transaction -----
 
 
-def _transaction(service: FhirService, entries: list[Entry], base: str) -> dict:
+def _transaction(service: FhirService, principal: Principal, entries: list[Entry], base: str) -> dict:
     db = service.db
     _check_full_urls(entries)
     with db.write() as conn:
-        store = Store(db, conn)
+        store = service.store(conn, principal)
         mapping = _plan(db, store, entries)
         for e in entries:
             if e.resource is not None:
@@ -183,7 +184,7 @@ def _plan_entry(db: Database, store: Store, e: Entry, mapping: dict[str, str]) -
             )
         if e.if_none_exist:
             lock_criteria(db, store.conn, rtype, e.if_none_exist)
-            found = search.resolve_conditional(store.conn, rt, e.if_none_exist)
+            found = search.resolve_conditional(store.conn, rt, e.if_none_exist, store.policy)
             if len(found) > 1:
                 raise PreconditionFailed(
                     f"{e.where}: ifNoneExist '{e.if_none_exist}' matches more than one {rtype}",
@@ -248,7 +249,7 @@ def _resolve_reference(ref: str, mapping: dict[str, str], store: Store, where: s
         rt = TYPES.get(rtype)
         if rt is None:
             raise BadRequest(f"{where}: conditional reference '{ref}' names an unknown type", [where])
-        found = search.resolve_conditional(store.conn, rt, criteria)
+        found = search.resolve_conditional(store.conn, rt, criteria, store.policy)
         if len(found) != 1:
             raise PreconditionFailed(
                 f"{where}: conditional reference '{ref}' matches {len(found)} resources; "
@@ -298,7 +299,8 @@ def _read_entry(store: Store, e: Entry, base: str) -> dict:
     rtype, fid, query = _split(e.url, e.where)
     rt = resource_type(rtype)
     if fid is None:
-        result = search.run(store.conn, search.parse(rt, parse_qsl(query or "", keep_blank_values=True)))
+        params = parse_qsl(query or "", keep_blank_values=True)
+        result = search.run(store.conn, search.parse(rt, params, policy=store.policy))
         return {"resource": bundles.searchset(result, base, rtype), "response": {"status": "200 OK"}}
     parts = e.url.partition("?")[0].split("/")
     if len(parts) == 4 and parts[2] == "_history":
@@ -337,12 +339,12 @@ def _at_entry(err: HubError, e: Entry) -> HubError:
 # ----- batch -----
 
 
-def _batch(service: FhirService, entries: list[Entry], base: str) -> dict:
+def _batch(service: FhirService, principal: Principal, entries: list[Entry], base: str) -> dict:
     out = bundles._bundle("batch-response")
     responses = []
     for e in entries:
         try:
-            responses.append(_batch_entry(service, e, base))
+            responses.append(_batch_entry(service, principal, e, base))
         except HubError as err:
             responses.append(
                 {
@@ -356,23 +358,23 @@ def _batch(service: FhirService, entries: list[Entry], base: str) -> dict:
     return out
 
 
-def _batch_entry(service: FhirService, e: Entry, base: str) -> dict:
+def _batch_entry(service: FhirService, principal: Principal, e: Entry, base: str) -> dict:
     rtype, fid, criteria = _split(e.url, e.where)
     if e.method == "POST":
-        stored, created = service.create(rtype, e.resource, e.if_none_exist)
+        stored, created = service.create(principal, rtype, e.resource, e.if_none_exist)
         return bundles.write_response(stored, 201 if created else 200)
     if e.method == "PUT":
         if criteria:
-            stored, created = service.conditional_update(rtype, criteria, e.resource)
+            stored, created = service.conditional_update(principal, rtype, criteria, e.resource)
         else:
             if not fid:
                 raise BadRequest(f"{e.where}: PUT needs Type/id or Type?criteria", [f"{e.where}.request.url"])
             stored, created = service.update(
-                rtype, fid, e.resource, _if_match(e.if_match, e.where) if e.if_match else None
+                principal, rtype, fid, e.resource, _if_match(e.if_match, e.where) if e.if_match else None
             )
         return bundles.write_response(stored, 201 if created else 200)
     if e.method == "DELETE":
-        stored = service.delete(rtype, fid or "")
+        stored = service.delete(principal, rtype, fid or "")
         return {"response": {"status": "204 No Content", "etag": stored.etag}}
     with service.db.read() as conn:
-        return _read_entry(Store(service.db, conn), e, base)
+        return _read_entry(service.store(conn, principal), e, base)

@@ -18,8 +18,8 @@ from tests.factories import FHIR_JSON, observation, organization, patient
 
 
 @pytest.fixture
-def fhir(live_server):
-    return SyncFHIRClient(url=live_server + "/fhir", extra_headers=dict(FHIR_JSON))
+def fhir(live_server, live_headers):
+    return SyncFHIRClient(url=live_server + "/fhir", extra_headers={**FHIR_JSON, **live_headers})
 
 
 def _day(i: int) -> str:
@@ -92,7 +92,7 @@ def test_paging_through_45_observations_with_fhirpy(fhir):
     assert iterated == ids
 
 
-def test_count_with_fhirpy(live_server):
+def test_count_with_fhirpy(live_server, live_headers):
     """``count()`` sends ``_count=0&_totalMethod=count``. ``_totalMethod`` is not a FHIR parameter
     (an Aidbox one); the hub refuses unknown parameters unless the client asks for lenient
     handling (without it ``count()`` is a 400 "unknown search parameter '_totalMethod'"), so this
@@ -100,7 +100,7 @@ def test_count_with_fhirpy(live_server):
     (FHIR R4 search, _count: "if _count has the value 0, this shall be treated the same as
     _summary=count")."""
     fhir = SyncFHIRClient(
-        url=live_server + "/fhir", extra_headers={**FHIR_JSON, "Prefer": "handling=lenient"}
+        url=live_server + "/fhir", extra_headers={**FHIR_JSON, **live_headers, "Prefer": "handling=lenient"}
     )
     pid = fhir.resource("Patient", **patient()).save().id
     for i in range(3):

@@ -15,6 +15,13 @@ from tests.conftest import scalar
 from tests.factories import organization, patient
 
 HEADERS = {"Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture(autouse=True)
+def _as_admin(live_headers, monkeypatch):
+    monkeypatch.setitem(HEADERS, "Authorization", live_headers["Authorization"])
+
+
 N = 8
 
 
@@ -58,7 +65,9 @@ def test_concurrent_updates_without_if_match_all_land_in_order(live_server, db):
     results = _parallel(update)
     assert {s for s, _ in results} == {200}
     assert sorted(v for _, v in results) == list(range(2, N + 2))
-    history = requests.get(f"{live_server}/fhir/Patient/{pid}/_history?_count=100", timeout=30).json()
+    history = requests.get(
+        f"{live_server}/fhir/Patient/{pid}/_history?_count=100", headers=HEADERS, timeout=30
+    ).json()
     assert history["total"] == N + 1
 
 

@@ -21,10 +21,16 @@ def test_lost_connection_is_503_then_recovers(client, database_url):
             (dbname,),
         ).fetchone()[0]
     assert killed >= 1
-    r = client.post("/fhir/Patient", json=patient(), headers=FHIR_JSON)
-    assert r.status_code == 503
-    body = r.get_json()
-    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "transient"
-    assert client.post("/fhir/Patient", json=patient(), headers=FHIR_JSON).status_code == 201
+    # Each pool (reads, writes) finds its dead connections once; the pool is then renewed.
+    statuses = []
+    for _ in range(4):
+        r = client.post("/fhir/Patient", json=patient(), headers=FHIR_JSON)
+        statuses.append(r.status_code)
+        if r.status_code == 201:
+            break
+        body = r.get_json()
+        assert r.status_code == 503
+        assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "transient"
+    assert statuses[-1] == 201 and 1 <= len(statuses) - 1 <= 2, statuses
     total = client.get("/fhir/Patient?_summary=count").get_json()["total"]
-    assert total == 2  # the refused request left nothing
+    assert total == 2  # the refused requests left nothing

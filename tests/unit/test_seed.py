@@ -114,8 +114,9 @@ def test_full_urls_are_unique_urn_uuids_and_resources_have_no_id():
     urls = [e["fullUrl"] for e in ENTRIES]
     assert len(set(urls)) == len(urls)
     for e in ENTRIES:
-        assert re.fullmatch(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-                            e["fullUrl"]), e["fullUrl"]
+        assert re.fullmatch(
+            r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", e["fullUrl"]
+        ), e["fullUrl"]
         assert "id" not in e["resource"]
 
 
@@ -134,7 +135,7 @@ def test_every_entry_is_a_conditional_post_on_its_own_identifier(entry):
     resource, request = entry["resource"], entry["request"]
     assert request["method"] == "POST"
     assert request["url"] == resource["resourceType"]
-    (name, value), = parse_qsl(request["ifNoneExist"])
+    ((name, value),) = parse_qsl(request["ifNoneExist"])
     assert name == "identifier"
     system, _, code = value.partition("|")
     assert {"system": system, "value": code}.items() <= next(
@@ -153,8 +154,9 @@ def test_if_none_exist_uses_the_business_identifier_where_there_is_one():
         if rtype == "Patient":
             assert criteria.startswith(f"identifier={seed.SID_RESIDENT_ID}|")
         elif rtype == "Practitioner":
-            assert criteria.startswith((f"identifier={seed.SID_PHYSICIAN_LICENCE}|",
-                                        f"identifier={seed.SID_NURSE_LICENCE}|"))
+            assert criteria.startswith(
+                (f"identifier={seed.SID_PHYSICIAN_LICENCE}|", f"identifier={seed.SID_NURSE_LICENCE}|")
+            )
         elif rtype == "Organization":
             assert criteria.startswith((f"identifier={seed.SID_USCC}|", f"identifier={seed.SID_ALLIANCE}|"))
 
@@ -201,16 +203,12 @@ def test_institutions_match_demo_organizations_and_carry_valid_uscc():
 
 
 def test_townships_are_part_of_their_county_hospital_and_nothing_else_has_a_parent():
-    parents = {
-        o["name"]: _resolve(o["partOf"])["name"] for o in _of_type("Organization") if "partOf" in o
-    }
+    parents = {o["name"]: _resolve(o["partOf"])["name"] for o in _of_type("Organization") if "partOf" in o}
     assert parents == {"通海县杨广镇卫生院": "通海县人民医院", "华宁县盘溪镇卫生院": "华宁县人民医院"}
 
 
 def test_every_institution_belongs_to_the_alliance_once_with_one_lead():
-    alliance_url = next(
-        e["fullUrl"] for e in ENTRIES if e["resource"].get("name") == seed.DEMO_ALLIANCE[1]
-    )
+    alliance_url = next(e["fullUrl"] for e in ENTRIES if e["resource"].get("name") == seed.DEMO_ALLIANCE[1])
     members = Counter()
     roles = Counter()
     for aff in _of_type("OrganizationAffiliation"):
@@ -228,11 +226,17 @@ def test_services_cover_the_tertiary_departments_and_each_primary_team():
     for s in _of_type("HealthcareService"):
         by_org.setdefault(_resolve(s["providedBy"])["name"], []).append(s)
     tertiary = {s["name"]: s for s in by_org["玉溪市第一人民医院"]}
-    departments = {"心血管内科": "A03.04", "内分泌科": "A03.07", "神经内科": "A03.03",
-                   "呼吸与危重症医学科": "A03.01", "影像科": "A32"}
+    departments = {
+        "心血管内科": "A03.04",
+        "内分泌科": "A03.07",
+        "神经内科": "A03.03",
+        "呼吸与危重症医学科": "A03.01",
+        "影像科": "A32",
+    }
     for name, code in departments.items():
-        assert [c["code"] for c in tertiary[name]["specialty"][0]["coding"]
-                if c["system"] == seed.DEPARTMENT_OID] == [code]
+        assert [
+            c["code"] for c in tertiary[name]["specialty"][0]["coding"] if c["system"] == seed.DEPARTMENT_OID
+        ] == [code]
     assert "双向转诊服务中心" in tertiary
     for _, name, _, level in DEMO_ORGANIZATIONS:
         if level == "primary":
@@ -325,7 +329,9 @@ def test_contracts_are_active_one_year_terms_with_the_team(today):
     for ep in episodes:
         assert ep["status"] == "active"
         assert ep["type"][0]["coding"][0] == {
-            "system": seed.CS_EPISODE_TYPE, "code": "family-doctor-contract", "display": "家庭医生签约服务",
+            "system": seed.CS_EPISODE_TYPE,
+            "code": "family-doctor-contract",
+            "display": "家庭医生签约服务",
         }
         start = datetime.date.fromisoformat(ep["period"]["start"])
         end = datetime.date.fromisoformat(ep["period"]["end"])
@@ -346,8 +352,11 @@ def test_contracts_are_active_one_year_terms_with_the_team(today):
 
 def test_each_family_doctor_team_has_exactly_one_lead_who_is_a_family_doctor():
     for team in _of_type("CareTeam"):
-        leads = [p for p in team["participant"]
-                 if any(c["code"] == "team-lead" for r in p["role"] for c in r["coding"])]
+        leads = [
+            p
+            for p in team["participant"]
+            if any(c["code"] == "team-lead" for r in p["role"] for c in r["coding"])
+        ]
         assert len(leads) == 1
         lead_codes = {c["code"] for r in leads[0]["role"] for c in r["coding"]}
         assert "family-doctor" in lead_codes
@@ -364,8 +373,11 @@ def test_each_patient_has_an_encounter_a_diagnosis_and_a_blood_pressure():
     for rtype in ("Encounter", "Condition", "Observation"):
         subjects = {r["subject"]["reference"] for r in _of_type(rtype)}
         assert subjects == patients, rtype
-    bp_subjects = [o["subject"]["reference"] for o in _of_type("Observation")
-                   if o["code"]["coding"][0]["code"] == "85354-9"]
+    bp_subjects = [
+        o["subject"]["reference"]
+        for o in _of_type("Observation")
+        if o["code"]["coding"][0]["code"] == "85354-9"
+    ]
     assert sorted(bp_subjects) == sorted(patients)
 
 

@@ -45,8 +45,12 @@ def structurally_valid(resource: dict) -> dict:
 
 
 def expressions(resource: dict) -> set[str]:
-    return {e for i in validate_resource(structurally_valid(resource)) if i.severity == "error"
-            for e in i.expression}
+    return {
+        e
+        for i in validate_resource(structurally_valid(resource))
+        if i.severity == "error"
+        for e in i.expression
+    }
 
 
 def resident_id(body17: str) -> str:
@@ -63,16 +67,32 @@ def referral_service_request(**changes) -> dict:
         "identifier": [{"system": "urn:oid:2.16.156.10011.1.24", "value": "ZZ20250301-0007"}],
         "status": "active",
         "intent": "order",
-        "category": [{"coding": [{"system": f"{BASE}/CodeSystem/referral-category", "code": "referral",
-                                  "display": "转诊"}]}],
+        "category": [
+            {
+                "coding": [
+                    {"system": f"{BASE}/CodeSystem/referral-category", "code": "referral", "display": "转诊"}
+                ]
+            }
+        ],
         "priority": "urgent",
         "code": {"text": "心血管内科专科诊治"},
         "subject": {"reference": "Patient/p-1", "display": "张伟"},
         "authoredOn": "2025-03-01T09:30:00+08:00",
         "requester": {"reference": "PractitionerRole/pr-county-1", "display": "李医生（江川县人民医院）"},
         "performer": [{"reference": "Organization/org-tertiary", "display": "江川市第一人民医院"}],
-        "reasonCode": [{"coding": [{"system": ICD10_CN_SYSTEM, "version": "2.0", "code": "I20.000",
-                                    "display": "不稳定性心绞痛"}], "text": "不稳定性心绞痛"}],
+        "reasonCode": [
+            {
+                "coding": [
+                    {
+                        "system": ICD10_CN_SYSTEM,
+                        "version": "2.0",
+                        "code": "I20.000",
+                        "display": "不稳定性心绞痛",
+                    }
+                ],
+                "text": "不稳定性心绞痛",
+            }
+        ],
         "supportingInfo": [{"reference": "Observation/obs-1"}],
         "note": [{"text": "签约居民，优先通道"}],
     }
@@ -91,8 +111,9 @@ def referral_task(**changes) -> dict:
         "meta": {"profile": [TASK_PROFILE]},
         "basedOn": [{"reference": "ServiceRequest/sr-1"}],
         "status": "received",
-        "businessStatus": {"coding": [{"system": f"{BASE}/CodeSystem/task-business-status",
-                                       "code": "awaiting-information"}]},
+        "businessStatus": {
+            "coding": [{"system": f"{BASE}/CodeSystem/task-business-status", "code": "awaiting-information"}]
+        },
         "intent": "order",
         "priority": "urgent",
         "focus": {"reference": "ServiceRequest/sr-1"},
@@ -134,83 +155,193 @@ def test_bogus_status_parses_with_fhir_resources_but_is_refused():
 
 
 def test_telecom_system_outside_value_set_is_refused():
-    patient = {"resourceType": "Patient", "telecom": [{"system": "fax2", "value": "0571-1234567"},
-                                                      {"system": "phone", "value": "13812345678"}]}
+    patient = {
+        "resourceType": "Patient",
+        "telecom": [{"system": "fax2", "value": "0571-1234567"}, {"system": "phone", "value": "13812345678"}],
+    }
     assert expressions(patient) == {"Patient.telecom[0].system"}
     patient["telecom"][1]["use"] = "cell"
     assert expressions(patient) == {"Patient.telecom[0].system", "Patient.telecom[1].use"}
 
 
-@pytest.mark.parametrize("resource, where", [
-    ({"resourceType": "Patient", "gender": "m"}, "Patient.gender"),
-    ({"resourceType": "Patient", "identifier": [{"use": "offical", "value": "1"}]},
-     "Patient.identifier[0].use"),
-    ({"resourceType": "Patient", "name": [{"use": "formal", "text": "张伟"}]}, "Patient.name[0].use"),
-    ({"resourceType": "Patient", "address": [{"use": "mailing", "text": "x"}]}, "Patient.address[0].use"),
-    ({"resourceType": "Patient", "text": {"status": "auto", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x"
-                                                              "</div>"}}, "Patient.text.status"),
-    ({"resourceType": "Patient", "contact": [{"telecom": [{"system": "pigeon", "value": "x"}]}]},
-     "Patient.contact[0].telecom[0].system"),
-    ({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-      "valueQuantity": {"value": 1, "comparator": "=<"}}, "Observation.value.ofType(Quantity).comparator"),
-    ({"resourceType": "Observation", "status": "done", "code": {"text": "x"}}, "Observation.status"),
-    ({"resourceType": "Task", "status": "requested", "intent": "order", "priority": "soon"}, "Task.priority"),
-    ({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-      "medicationCodeableConcept": {"text": "x"}, "subject": {"reference": "Patient/1"},
-      "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "day"}}}]},
-     "MedicationRequest.dosageInstruction[0].timing.repeat.periodUnit"),
-    ({"resourceType": "Questionnaire", "status": "active", "item": [{"linkId": "1", "type": "group", "item": [
-        {"linkId": "1.1", "type": "string", "enableWhen": [{"question": "0", "operator": "==",
-                                                            "answerBoolean": True}]}]}]},
-     "Questionnaire.item[0].item[0].enableWhen[0].operator"),
-    ({"resourceType": "Patient", "extension": [{"url": "http://example.org/x",
-                                                "valueContactPoint": {"system": "telex", "value": "1"}}]},
-     "Patient.extension[0].value.ofType(ContactPoint).system"),
-    ({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
-      "subject": {"reference": "Patient/1"},
-      "contained": [{"resourceType": "Patient", "id": "p", "gender": "F"}]},
-     "ServiceRequest.contained[0].gender"),
-    ({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient", "gender": "female"},
-         "request": {"method": "PUSH", "url": "Patient"}}]},
-     "Bundle.entry[0].request.method"),
-])
+@pytest.mark.parametrize(
+    "resource, where",
+    [
+        ({"resourceType": "Patient", "gender": "m"}, "Patient.gender"),
+        (
+            {"resourceType": "Patient", "identifier": [{"use": "offical", "value": "1"}]},
+            "Patient.identifier[0].use",
+        ),
+        ({"resourceType": "Patient", "name": [{"use": "formal", "text": "张伟"}]}, "Patient.name[0].use"),
+        ({"resourceType": "Patient", "address": [{"use": "mailing", "text": "x"}]}, "Patient.address[0].use"),
+        (
+            {
+                "resourceType": "Patient",
+                "text": {"status": "auto", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'},
+            },
+            "Patient.text.status",
+        ),
+        (
+            {"resourceType": "Patient", "contact": [{"telecom": [{"system": "pigeon", "value": "x"}]}]},
+            "Patient.contact[0].telecom[0].system",
+        ),
+        (
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": "x"},
+                "valueQuantity": {"value": 1, "comparator": "=<"},
+            },
+            "Observation.value.ofType(Quantity).comparator",
+        ),
+        ({"resourceType": "Observation", "status": "done", "code": {"text": "x"}}, "Observation.status"),
+        (
+            {"resourceType": "Task", "status": "requested", "intent": "order", "priority": "soon"},
+            "Task.priority",
+        ),
+        (
+            {
+                "resourceType": "MedicationRequest",
+                "status": "active",
+                "intent": "order",
+                "medicationCodeableConcept": {"text": "x"},
+                "subject": {"reference": "Patient/1"},
+                "dosageInstruction": [
+                    {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "day"}}}
+                ],
+            },
+            "MedicationRequest.dosageInstruction[0].timing.repeat.periodUnit",
+        ),
+        (
+            {
+                "resourceType": "Questionnaire",
+                "status": "active",
+                "item": [
+                    {
+                        "linkId": "1",
+                        "type": "group",
+                        "item": [
+                            {
+                                "linkId": "1.1",
+                                "type": "string",
+                                "enableWhen": [{"question": "0", "operator": "==", "answerBoolean": True}],
+                            }
+                        ],
+                    }
+                ],
+            },
+            "Questionnaire.item[0].item[0].enableWhen[0].operator",
+        ),
+        (
+            {
+                "resourceType": "Patient",
+                "extension": [
+                    {"url": "http://example.org/x", "valueContactPoint": {"system": "telex", "value": "1"}}
+                ],
+            },
+            "Patient.extension[0].value.ofType(ContactPoint).system",
+        ),
+        (
+            {
+                "resourceType": "ServiceRequest",
+                "status": "active",
+                "intent": "order",
+                "subject": {"reference": "Patient/1"},
+                "contained": [{"resourceType": "Patient", "id": "p", "gender": "F"}],
+            },
+            "ServiceRequest.contained[0].gender",
+        ),
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [
+                    {
+                        "resource": {"resourceType": "Patient", "gender": "female"},
+                        "request": {"method": "PUSH", "url": "Patient"},
+                    }
+                ],
+            },
+            "Bundle.entry[0].request.method",
+        ),
+    ],
+)
 def test_required_binding_violations_name_the_element(resource, where):
     assert where in expressions(resource)
 
 
 def test_nested_bundle_entries_are_checked():
-    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
-        {"resource": {"resourceType": "Patient", "gender": "femme"},
-         "request": {"method": "POST", "url": "Patient"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": {"resourceType": "Patient", "gender": "femme"},
+                "request": {"method": "POST", "url": "Patient"},
+            }
+        ],
+    }
     assert expressions(bundle) == {"Bundle.entry[0].resource.gender"}
 
 
 def test_codeable_concept_required_binding_checks_codings_of_its_systems_only():
     clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-    cond = {"resourceType": "Condition", "subject": {"reference": "Patient/1"},
-            "clinicalStatus": {"coding": [{"system": "http://example.org/local", "code": "A"},
-                                          {"system": clinical, "code": "actve"}]}}
+    cond = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/1"},
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://example.org/local", "code": "A"},
+                {"system": clinical, "code": "actve"},
+            ]
+        },
+    }
     assert expressions(cond) == {"Condition.clinicalStatus.coding[1].code"}
     cond["clinicalStatus"]["coding"][1]["code"] = "active"
     assert expressions(cond) == set()
 
 
 def test_a_typical_observation_is_fast():
-    obs = structurally_valid({
-        "resourceType": "Observation", "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                  "code": "laboratory"}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": "Glucose"}]},
-        "subject": {"reference": "Patient/p-1"}, "effectiveDateTime": "2025-03-01T08:00:00+08:00",
-        "issued": "2025-03-01T09:00:00+08:00", "performer": [{"reference": "Organization/lab-1"}],
-        "valueQuantity": {"value": 6.3, "unit": "mmol/L", "system": "http://unitsofmeasure.org",
-                          "code": "mmol/L"},
-        "interpretation": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "H"}]}],
-        "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L"},
-                            "high": {"value": 6.1, "unit": "mmol/L"}}],
-    })
+    obs = structurally_valid(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "laboratory",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": "Glucose"}]},
+            "subject": {"reference": "Patient/p-1"},
+            "effectiveDateTime": "2025-03-01T08:00:00+08:00",
+            "issued": "2025-03-01T09:00:00+08:00",
+            "performer": [{"reference": "Organization/lab-1"}],
+            "valueQuantity": {
+                "value": 6.3,
+                "unit": "mmol/L",
+                "system": "http://unitsofmeasure.org",
+                "code": "mmol/L",
+            },
+            "interpretation": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                            "code": "H",
+                        }
+                    ]
+                }
+            ],
+            "referenceRange": [
+                {"low": {"value": 3.9, "unit": "mmol/L"}, "high": {"value": 6.1, "unit": "mmol/L"}}
+            ],
+        }
+    )
     assert validate_resource(obs) == []
     best = min(_per_call(obs) for _ in range(5))
     assert best < 100e-6, f"{best * 1e6:.1f} µs per Observation"
@@ -246,49 +377,85 @@ def _ext(url: str) -> str:
     return f"ServiceRequest.extension('{url}')"
 
 
-@pytest.mark.parametrize("changes, where", [
-    ({"requester": None}, "ServiceRequest.requester"),
-    ({"requester": {"reference": "Practitioner/doc-1"}}, "ServiceRequest.requester"),
-    ({"extension": [{"url": CHANNEL, "valueCode": "standard"}]}, _ext(DIRECTION)),
-    ({"extension": [{"url": DIRECTION, "valueCode": "up"}]}, _ext(CHANNEL)),
-    ({"extension": [{"url": DIRECTION, "valueCode": "sideways"}, {"url": CHANNEL, "valueCode": "standard"}]},
-     _ext(DIRECTION) + ".value"),
-    ({"extension": [{"url": DIRECTION, "valueCode": "up"}, {"url": CHANNEL, "valueCode": "vip"}]},
-     _ext(CHANNEL) + ".value"),
-    ({"extension": [{"url": DIRECTION, "valueString": "up"}, {"url": CHANNEL, "valueCode": "standard"}]},
-     _ext(DIRECTION) + ".value"),
-    ({"extension": [{"url": DIRECTION, "valueCode": "up"}, {"url": DIRECTION, "valueCode": "down"},
-                    {"url": CHANNEL, "valueCode": "standard"}]}, _ext(DIRECTION)),
-    ({"intent": "plan"}, "ServiceRequest.intent"),
-    ({"priority": None}, "ServiceRequest.priority"),
-    ({"authoredOn": None}, "ServiceRequest.authoredOn"),
-    ({"category": None}, "ServiceRequest.category"),
-    ({"category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}]},
-     "ServiceRequest.category"),
-    ({"performer": None}, "ServiceRequest.performer"),
-    ({"performer": [{"reference": "Organization/org-2"}, {"reference": "Patient/p-1"}]},
-     "ServiceRequest.performer[1]"),
-    ({"subject": {"reference": "Group/g-1"}}, "ServiceRequest.subject"),
-    ({"reasonCode": None}, "ServiceRequest.reasonCode"),
-    ({"reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "4557003"}]}]},
-     "ServiceRequest.reasonCode[0]"),
-])
+@pytest.mark.parametrize(
+    "changes, where",
+    [
+        ({"requester": None}, "ServiceRequest.requester"),
+        ({"requester": {"reference": "Practitioner/doc-1"}}, "ServiceRequest.requester"),
+        ({"extension": [{"url": CHANNEL, "valueCode": "standard"}]}, _ext(DIRECTION)),
+        ({"extension": [{"url": DIRECTION, "valueCode": "up"}]}, _ext(CHANNEL)),
+        (
+            {
+                "extension": [
+                    {"url": DIRECTION, "valueCode": "sideways"},
+                    {"url": CHANNEL, "valueCode": "standard"},
+                ]
+            },
+            _ext(DIRECTION) + ".value",
+        ),
+        (
+            {"extension": [{"url": DIRECTION, "valueCode": "up"}, {"url": CHANNEL, "valueCode": "vip"}]},
+            _ext(CHANNEL) + ".value",
+        ),
+        (
+            {
+                "extension": [
+                    {"url": DIRECTION, "valueString": "up"},
+                    {"url": CHANNEL, "valueCode": "standard"},
+                ]
+            },
+            _ext(DIRECTION) + ".value",
+        ),
+        (
+            {
+                "extension": [
+                    {"url": DIRECTION, "valueCode": "up"},
+                    {"url": DIRECTION, "valueCode": "down"},
+                    {"url": CHANNEL, "valueCode": "standard"},
+                ]
+            },
+            _ext(DIRECTION),
+        ),
+        ({"intent": "plan"}, "ServiceRequest.intent"),
+        ({"priority": None}, "ServiceRequest.priority"),
+        ({"authoredOn": None}, "ServiceRequest.authoredOn"),
+        ({"category": None}, "ServiceRequest.category"),
+        (
+            {"category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}]},
+            "ServiceRequest.category",
+        ),
+        ({"performer": None}, "ServiceRequest.performer"),
+        (
+            {"performer": [{"reference": "Organization/org-2"}, {"reference": "Patient/p-1"}]},
+            "ServiceRequest.performer[1]",
+        ),
+        ({"subject": {"reference": "Group/g-1"}}, "ServiceRequest.subject"),
+        ({"reasonCode": None}, "ServiceRequest.reasonCode"),
+        (
+            {"reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "4557003"}]}]},
+            "ServiceRequest.reasonCode[0]",
+        ),
+    ],
+)
 def test_referral_service_request_profile_rules(changes, where):
     assert expressions(referral_service_request(**changes)) == {where}
 
 
-@pytest.mark.parametrize("changes, where", [
-    ({"owner": {"reference": "Patient/p-1"}}, "Task.owner"),
-    ({"owner": {"reference": "Practitioner/doc-1"}}, "Task.owner"),
-    ({"owner": None}, "Task.owner"),
-    ({"requester": None}, "Task.requester"),
-    ({"for": None}, "Task.for"),
-    ({"for": {"reference": "Group/g-1"}}, "Task.for"),
-    ({"intent": "plan"}, "Task.intent"),
-    ({"authoredOn": None}, "Task.authoredOn"),
-    ({"basedOn": [{"reference": "Appointment/a-1"}]}, "Task.basedOn[0]"),
-    ({"focus": {"reference": "Observation/o-1"}}, "Task.focus"),
-])
+@pytest.mark.parametrize(
+    "changes, where",
+    [
+        ({"owner": {"reference": "Patient/p-1"}}, "Task.owner"),
+        ({"owner": {"reference": "Practitioner/doc-1"}}, "Task.owner"),
+        ({"owner": None}, "Task.owner"),
+        ({"requester": None}, "Task.requester"),
+        ({"for": None}, "Task.for"),
+        ({"for": {"reference": "Group/g-1"}}, "Task.for"),
+        ({"intent": "plan"}, "Task.intent"),
+        ({"authoredOn": None}, "Task.authoredOn"),
+        ({"basedOn": [{"reference": "Appointment/a-1"}]}, "Task.basedOn[0]"),
+        ({"focus": {"reference": "Observation/o-1"}}, "Task.focus"),
+    ],
+)
 def test_referral_task_profile_rules(changes, where):
     assert expressions(referral_task(**changes)) == {where}
 
@@ -303,9 +470,10 @@ def test_referral_task_must_be_based_on_the_service_request():
 
 def test_family_doctor_team_may_own_a_downward_referral():
     task = referral_task(owner={"reference": "CareTeam/fd-team-7"})
-    sr = referral_service_request(performer=[{"reference": "CareTeam/fd-team-7"}],
-                                  extension=[{"url": DIRECTION, "valueCode": "down"},
-                                             {"url": CHANNEL, "valueCode": "standard"}])
+    sr = referral_service_request(
+        performer=[{"reference": "CareTeam/fd-team-7"}],
+        extension=[{"url": DIRECTION, "valueCode": "down"}, {"url": CHANNEL, "valueCode": "standard"}],
+    )
     assert expressions(task) == set() and expressions(sr) == set()
 
 
@@ -313,19 +481,29 @@ def test_reason_as_text_only_is_enough():
     assert expressions(referral_service_request(reasonCode=[{"text": "反复胸痛待查"}])) == set()
 
 
-@pytest.mark.parametrize("ref, ok", [
-    ({"reference": "PractitionerRole/pr-1"}, True),
-    ({"reference": "https://his.county-1.example/fhir/PractitionerRole/pr-1/_history/3"}, True),
-    ({"reference": "urn:uuid:0f6a2a3e-7a47-4e58-9a0b-6a1f2b1c1d11"}, True),  # checked with the transaction
-    ({"reference": "#pr"}, True),
-    ({"type": "PractitionerRole", "identifier": {"system": "http://example.org/staff", "value": "7"}}, True),
-    ({"identifier": {"system": "http://example.org/staff", "value": "7"}}, False),  # type unknown
-    ({"reference": "#missing"}, False),
-    ({"type": "Practitioner", "reference": "PractitionerRole/pr-1"}, False),
-])
+@pytest.mark.parametrize(
+    "ref, ok",
+    [
+        ({"reference": "PractitionerRole/pr-1"}, True),
+        ({"reference": "https://his.county-1.example/fhir/PractitionerRole/pr-1/_history/3"}, True),
+        (
+            {"reference": "urn:uuid:0f6a2a3e-7a47-4e58-9a0b-6a1f2b1c1d11"},
+            True,
+        ),  # checked with the transaction
+        ({"reference": "#pr"}, True),
+        (
+            {"type": "PractitionerRole", "identifier": {"system": "http://example.org/staff", "value": "7"}},
+            True,
+        ),
+        ({"identifier": {"system": "http://example.org/staff", "value": "7"}}, False),  # type unknown
+        ({"reference": "#missing"}, False),
+        ({"type": "Practitioner", "reference": "PractitionerRole/pr-1"}, False),
+    ],
+)
 def test_reference_target_types(ref, ok):
-    sr = referral_service_request(requester=ref, contained=[
-        {"resourceType": "PractitionerRole", "id": "pr", "active": True}])
+    sr = referral_service_request(
+        requester=ref, contained=[{"resourceType": "PractitionerRole", "id": "pr", "active": True}]
+    )
     assert (expressions(sr) == set()) is ok
 
 
@@ -342,7 +520,8 @@ def test_canonical_base_is_configurable(restore_base):
     new = "https://hub.alliance-7.example/fhir"
     set_canonical_base(new + "/")
     assert canonical("StructureDefinition", "xt-referral-task") == (
-        f"{new}/StructureDefinition/xt-referral-task")
+        f"{new}/StructureDefinition/xt-referral-task"
+    )
     old = referral_service_request(requester=None)
     assert expressions(old) == set()  # the old canonical no longer names a hub profile
     sr = json.loads(json.dumps(referral_service_request()).replace(BASE, new))
@@ -366,8 +545,10 @@ VALID_IDS = [
 
 
 def _patient_with_id(value: str) -> dict:
-    return {"resourceType": "Patient", "identifier": [
-        {"use": "official", "system": RESIDENT_ID_SYSTEM, "value": value}]}
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"use": "official", "system": RESIDENT_ID_SYSTEM, "value": value}],
+    }
 
 
 def test_generated_resident_ids_are_valid():
@@ -379,20 +560,23 @@ def test_generated_resident_ids_are_valid():
     assert [v for v in VALID_IDS if not ric.is_valid(v)] == [VALID_IDS[3]]
 
 
-@pytest.mark.parametrize("value, problem", [
-    (VALID_IDS[1][:-1] + str((int(VALID_IDS[1][-1]) + 1) % 10), "bad checksum"),
-    (VALID_IDS[0][:-1] + "0", "bad checksum"),
-    (resident_id("44030420000230123"), "bad birth date"),  # 30 February, with a correct check character
-    (resident_id("44030419991301123"), "bad birth date"),  # month 13
-    (resident_id("44030421990101123"), "bad birth date"),  # in the future
-    (VALID_IDS[1][:-1], "wrong length"),
-    (VALID_IDS[1] + "1", "wrong length"),
-    ("440304000101123", "legacy 15-digit"),
-    ("44030420000101A23" + "4", "digits"),
-    (VALID_IDS[0][:-1] + "x", "upper-case X"),
-    (VALID_IDS[1][:6] + " " + VALID_IDS[1][6:], "spaces"),
-    (resident_id("99030420000101123"), "province"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (VALID_IDS[1][:-1] + str((int(VALID_IDS[1][-1]) + 1) % 10), "bad checksum"),
+        (VALID_IDS[0][:-1] + "0", "bad checksum"),
+        (resident_id("44030420000230123"), "bad birth date"),  # 30 February, with a correct check character
+        (resident_id("44030419991301123"), "bad birth date"),  # month 13
+        (resident_id("44030421990101123"), "bad birth date"),  # in the future
+        (VALID_IDS[1][:-1], "wrong length"),
+        (VALID_IDS[1] + "1", "wrong length"),
+        ("440304000101123", "legacy 15-digit"),
+        ("44030420000101A23" + "4", "digits"),
+        (VALID_IDS[0][:-1] + "x", "upper-case X"),
+        (VALID_IDS[1][:6] + " " + VALID_IDS[1][6:], "spaces"),
+        (resident_id("99030420000101123"), "province"),
+    ],
+)
 def test_invalid_resident_ids_are_refused_without_echoing_the_number(value, problem):
     issues = validate_resource(structurally_valid(_patient_with_id(value)))
     assert [i.expression for i in issues] == [("Patient.identifier[0].value",)]
@@ -403,8 +587,12 @@ def test_invalid_resident_ids_are_refused_without_echoing_the_number(value, prob
 
 
 def test_resident_id_rule_applies_wherever_an_identifier_appears():
-    sr = referral_service_request(subject={"type": "Patient", "identifier": {
-        "system": RESIDENT_ID_SYSTEM, "value": VALID_IDS[1][:-1] + "0"}})
+    sr = referral_service_request(
+        subject={
+            "type": "Patient",
+            "identifier": {"system": RESIDENT_ID_SYSTEM, "value": VALID_IDS[1][:-1] + "0"},
+        }
+    )
     assert expressions(sr) == {"ServiceRequest.subject.identifier.value"}
     other = _patient_with_id("123")
     other["identifier"][0]["system"] = "urn:oid:2.16.156.10011.1.12"  # an inpatient number: not an ID card
@@ -439,17 +627,36 @@ def test_every_conformance_resource_parses_as_its_resource_type():
 
 
 def test_hub_code_systems_have_chinese_displays_and_english_designations():
-    expected = {"referral-direction": {"up", "down", "lateral"}, "referral-channel": {"standard", "priority"},
-                "decline-reason": {"capacity", "not-indicated", "advice-given", "redirected",
-                                   "incomplete-information", "patient-declined", "outside-scope", "other"},
-                "retest-reason": {"condition-changed", "rapid-change", "pre-intervention", "emergency",
-                                  "forensic", "patient-request", "lab-failed-qc", "expired",
-                                  "quality-inadequate", "physician-judgement", "other"},
-                "referral-category": {"referral"},
-                "task-business-status": {"awaiting-information", "overdue-acknowledge", "overdue-accept",
-                                         "expired"},
-                "purpose-of-use": {"treatment", "referral", "consultation", "family-doctor",
-                                   "regulator-audit"}}
+    expected = {
+        "referral-direction": {"up", "down", "lateral"},
+        "referral-channel": {"standard", "priority"},
+        "decline-reason": {
+            "capacity",
+            "not-indicated",
+            "advice-given",
+            "redirected",
+            "incomplete-information",
+            "patient-declined",
+            "outside-scope",
+            "other",
+        },
+        "retest-reason": {
+            "condition-changed",
+            "rapid-change",
+            "pre-intervention",
+            "emergency",
+            "forensic",
+            "patient-request",
+            "lab-failed-qc",
+            "expired",
+            "quality-inadequate",
+            "physician-judgement",
+            "other",
+        },
+        "referral-category": {"referral"},
+        "task-business-status": {"awaiting-information", "overdue-acknowledge", "overdue-accept", "expired"},
+        "purpose-of-use": {"treatment", "referral", "consultation", "family-doctor", "regulator-audit"},
+    }
     for name, codes in expected.items():
         cs = json.loads((PROFILES / f"CodeSystem-{name}.json").read_text(encoding="utf-8"))
         assert codes <= {c["code"] for c in cs["concept"]}, name
@@ -459,8 +666,9 @@ def test_hub_code_systems_have_chinese_displays_and_english_designations():
             assert re.search(r"[\u4e00-\u9fff]", c["display"]), (name, c["code"])
             assert any(d["language"] == "en" and d["value"] for d in c["designation"]), (name, c["code"])
     retest = json.loads((PROFILES / "CodeSystem-retest-reason.json").read_text(encoding="utf-8"))
-    national = [c["code"] for c in retest["concept"]
-                if {"code": "grounds", "valueCode": "national"} in c["property"]]
+    national = [
+        c["code"] for c in retest["concept"] if {"code": "grounds", "valueCode": "national"} in c["property"]
+    ]
     assert len(national) == 6
 
 
@@ -477,22 +685,65 @@ def test_hub_profiles_compile_and_unknown_constructs_are_refused():
     hub = validation._HubProfiles(BASE)
     assert set(hub.profiles) == {SR_PROFILE, TASK_PROFILE}
     with pytest.raises(validation._ProfileError):
-        hub._compile_profile({"url": "x", "type": "Task", "differential": {"element": [
-            {"id": "Task.input.type", "path": "Task.input.type", "min": 1}]}})
+        hub._compile_profile(
+            {
+                "url": "x",
+                "type": "Task",
+                "differential": {"element": [{"id": "Task.input.type", "path": "Task.input.type", "min": 1}]},
+            }
+        )
     with pytest.raises(validation._ProfileError):
-        hub._compile_profile({"url": "x", "type": "Task", "differential": {"element": [
-            {"id": "Task", "path": "Task", "constraint": [{"key": "xt-unknown-1"}]}]}})
+        hub._compile_profile(
+            {
+                "url": "x",
+                "type": "Task",
+                "differential": {
+                    "element": [{"id": "Task", "path": "Task", "constraint": [{"key": "xt-unknown-1"}]}]
+                },
+            }
+        )
 
 
 # ------------------------------------------------------------------ the generated binding data
 
 LISTED_TYPES = [
-    "Patient", "Organization", "Practitioner", "PractitionerRole", "HealthcareService", "Encounter",
-    "Condition", "Observation", "DiagnosticReport", "ImagingStudy", "DocumentReference", "MedicationRequest",
-    "AllergyIntolerance", "ServiceRequest", "Task", "Schedule", "Slot", "Appointment", "Consent", "CareTeam",
-    "EpisodeOfCare", "CarePlan", "Provenance", "AuditEvent", "Subscription", "Binary", "Communication",
-    "Device", "Medication", "Location", "Procedure", "Questionnaire", "QuestionnaireResponse", "Immunization",
-    "Claim", "ExplanationOfBenefit", "CoverageEligibilityResponse",
+    "Patient",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "HealthcareService",
+    "Encounter",
+    "Condition",
+    "Observation",
+    "DiagnosticReport",
+    "ImagingStudy",
+    "DocumentReference",
+    "MedicationRequest",
+    "AllergyIntolerance",
+    "ServiceRequest",
+    "Task",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "Consent",
+    "CareTeam",
+    "EpisodeOfCare",
+    "CarePlan",
+    "Provenance",
+    "AuditEvent",
+    "Subscription",
+    "Binary",
+    "Communication",
+    "Device",
+    "Medication",
+    "Location",
+    "Procedure",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Immunization",
+    "Claim",
+    "ExplanationOfBenefit",
+    "CoverageEligibilityResponse",
 ]
 
 
@@ -501,11 +752,24 @@ def test_binding_data_covers_the_hub_types_and_records_what_it_skips():
     assert data["source"] == "hl7.fhir.r4b.core@4.3.0"
     assert set(LISTED_TYPES) <= set(data["resourceTypes"])
     bindings = data["bindings"]
-    for path in ("ServiceRequest.status", "ServiceRequest.intent", "ServiceRequest.priority", "Task.status",
-                 "Task.intent", "Observation.status", "Identifier.use", "HumanName.use",
-                 "ContactPoint.system", "ContactPoint.use", "Address.use", "Quantity.comparator",
-                 "Narrative.status", "Timing.repeat.periodUnit", "Bundle.entry.request.method",
-                 "Questionnaire.item.enableWhen.operator"):
+    for path in (
+        "ServiceRequest.status",
+        "ServiceRequest.intent",
+        "ServiceRequest.priority",
+        "Task.status",
+        "Task.intent",
+        "Observation.status",
+        "Identifier.use",
+        "HumanName.use",
+        "ContactPoint.system",
+        "ContactPoint.use",
+        "Address.use",
+        "Quantity.comparator",
+        "Narrative.status",
+        "Timing.repeat.periodUnit",
+        "Bundle.entry.request.method",
+        "Questionnaire.item.enableWhen.operator",
+    ):
         assert path in bindings, path
     assert set(bindings["ContactPoint.system"]) == {"phone", "fax", "email", "pager", "url", "sms", "other"}
     assert "Condition.clinicalStatus" in data["codedBindings"]
@@ -564,9 +828,11 @@ def test_hl7_r4_examples_pass_the_hub_validator():
             found = {e for i in validate_resource(broken) for e in i.expression}
             assert f"{rtype}.status" in found, path.name
             mutated += 1
-    print(f"\nHL7 R4 examples: {accepted} accepted by fhir.resources R4B, "
-          f"{accepted - len({f.split(':')[0] for f in failures})} pass the hub validator, "
-          f"{mutated} checked with a bogus status")
+    print(
+        f"\nHL7 R4 examples: {accepted} accepted by fhir.resources R4B, "
+        f"{accepted - len({f.split(':')[0] for f in failures})} pass the hub validator, "
+        f"{mutated} checked with a bogus status"
+    )
     for line in failures:
         print("  " + line)
     assert accepted > 300

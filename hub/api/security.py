@@ -1,0 +1,37 @@
+"""Who is calling: every request to a protected blueprint gets ``g.principal`` or a 401."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+
+from hub.auth.principal import Principal
+from hub.errors import Forbidden, Unauthorized
+
+
+def authenticate() -> Principal:
+    """The caller: a bearer token (machine client), else a signed-in person's session."""
+    if request.headers.get("Authorization"):
+        from hub.api.auth import authenticate_request
+
+        return authenticate_request()
+    login = current_app.extensions.get("xietong_login")
+    if login is not None:
+        from hub.api.login import csrf_valid, current_user_principal
+
+        user = current_user_principal()
+        if user is not None:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_valid():
+                raise Forbidden(
+                    "a signed-in session must send its CSRF token (X-CSRF-Token header) with writes"
+                )
+            return user
+    raise Unauthorized(
+        "this endpoint needs an access token (Authorization: Bearer …, from POST /auth/token) "
+        "or a signed-in session"
+    )
+
+
+def protect(bp: Blueprint) -> None:
+    @bp.before_request
+    def _require_principal():
+        g.principal = authenticate()

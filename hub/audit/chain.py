@@ -1,0 +1,422 @@
+"""The audit chain: AuditEvents stored in order, each linked to its predecessor by a hash (AUD-05).
+
+``append`` stores an AuditEvent through the FHIR store, in the caller's transaction, so that the
+change it records and its record commit or roll back together, and adds its ``audit_chain`` row::
+
+    entry_hash(n) = sha256( entry_hash(n-1) || canonical(body(n)) )      entry_hash(0) = GENESIS
+
+where ``entry_hash`` is the lower-case hex digest, ``||`` is byte concatenation of its ASCII form
+and the canonical bytes, and ``canonical`` (defined once, below) is the stored JSON text re-serialised
+with sorted keys and no whitespace. Writers are serialised on the one ``audit_head`` row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer lock, taken by ``Database.write``,
+already lets one writer in at a time), so the chain is one line whatever the concurrency. Hold the
+lock briefly: call ``append`` at the end of the transaction, after the audited change.
+
+``verify`` walks the chain in ``seq`` order, streaming rows in batches, and names the first break:
+a changed body (its hash no longer matches), a missing row (a gap in ``seq``, or a chain row whose
+AuditEvent is gone), a changed ``prev_hash`` link, rows swapped or reordered, a head that
+disagrees with the chain's end, a row that disagrees with a signed checkpoint, and AuditEvents
+that are not in the chain at all.
+
+A hash chain shows order and tampering, not wall-clock truth: whoever can rewrite the whole
+chain from some row on can recompute every later hash. So a signed daily ``checkpoint`` (the
+head's seq and hash as of the end of a UTC day, a compact JWS by the hub key) is kept and
+exported; ``verify`` checks the chain against the stored checkpoints and ``verify_checkpoint``
+checks a checkpoint's signature.
+
+Append-only on PostgreSQL: migration ``0003`` adds triggers that refuse UPDATE and DELETE on
+``audit_chain`` and on ``res_auditevent`` (and on AuditEvent rows of ``resource_history``). They
+do not fire on TRUNCATE, which the test fixtures use to empty tables: TRUNCATE (like disabling a
+trigger) is a table-owner/superuser act outside the application's role, and the application's
+database role must not own the tables (SEC-04: the audit writer has no UPDATE/DELETE grants).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import orjson
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from hub.audit.events import tenant_of
+from hub.audit.tables import audit_chain, audit_checkpoint, audit_head
+from hub.db import Database
+from hub.fhir import dates
+from hub.fhir.registry import TYPES
+from hub.fhir.store import Store
+from hub.models import pid_seq, resource_tables
+
+GENESIS = "0" * 64  # the prev_hash of seq 1
+HEAD_ID = 1
+BATCH = 5000  # rows per fetch when verifying
+CHECKPOINT_PURPOSE = "xietong-audit-checkpoint"
+_FROM_EVENT = object()
+
+AUDIT_EVENT = TYPES["AuditEvent"]
+audit_events = resource_tables["AuditEvent"]
+
+
+class AuditChainError(RuntimeError):
+    """The chain cannot be appended to as it stands (its head is missing while rows exist)."""
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def canonical(body: str | bytes) -> bytes:
+    """The canonical form of a stored AuditEvent: its JSON with sorted keys and no whitespace."""
+    return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+
+
+def link_hash(prev_hash: str, body: str | bytes) -> str:
+    """``sha256(prev_hash || canonical(body))``, hex."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(body)).hexdigest()
+
+
+# --------------------------------------------------------------------------- append
+
+
+def append(db: Database, conn: Connection, event: dict, tenant=_FROM_EVENT) -> str:
+    """Store ``event`` (an AuditEvent dict) and chain it, in the caller's open write transaction.
+
+    ``tenant``: the institution the event is stored under; by default the one the event names
+    (``hub.audit.events.tenant_of``). Returns the AuditEvent's id. Nothing is committed here.
+    """
+    if event.get("resourceType") != "AuditEvent":
+        raise ValueError("only AuditEvents go into the audit chain")
+    if tenant is _FROM_EVENT:
+        tenant = tenant_of(event)
+    seq, prev_hash, prev_recorded, pid = _lock_head(db, conn)
+    if pid is None:
+        pid = db.allocate_pids(conn, 1)[0]
+    stored = Store(db, conn).create(AUDIT_EVENT, event, tenant=tenant, pid=pid)
+    entry_hash = link_hash(prev_hash, stored.body)
+    seq += 1
+    # Time never runs backwards along the chain (checkpoints cut it by time).
+    recorded = max(stored.last_updated, prev_recorded) if prev_recorded else stored.last_updated
+    row = {"seq": seq, "pid": pid, "recorded": recorded, "prev_hash": prev_hash, "entry_hash": entry_hash}
+    if db.is_sqlite:
+        conn.execute(insert(audit_chain).values(**row))
+        conn.execute(
+            update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=entry_hash)
+        )
+    else:
+        conn.execute(_PG_LINK, row)
+    return stored.id
+
+
+_PG_LINK = text(
+    """
+WITH c AS (INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash)
+           VALUES (:seq, :pid, :recorded, :prev_hash, :entry_hash))
+UPDATE audit_head SET seq = :seq, entry_hash = :entry_hash WHERE id = 1"""
+)
+
+
+def _lock_head(db: Database, conn: Connection):
+    """(seq, entry_hash, recorded of that row, a new pid or None) of the locked head."""
+    h, ch = audit_head, audit_chain
+    q = (
+        select(h.c.seq, h.c.entry_hash, ch.c.recorded)
+        .select_from(h.outerjoin(ch, ch.c.seq == h.c.seq))
+        .where(h.c.id == HEAD_ID)
+    )
+    if not db.is_sqlite:
+        # One round trip: lock the head, read the last row's time, take the event's pid.
+        q = q.add_columns(pid_seq.next_value().label("pid")).with_for_update(of=h)
+    row = conn.execute(q).first()
+    if row is None:
+        _create_head(db, conn)
+        row = conn.execute(q).first()
+    return row.seq, row.entry_hash, row.recorded, (None if db.is_sqlite else row.pid)
+
+
+def _create_head(db: Database, conn: Connection) -> None:
+    """The head of an empty chain. Concurrent first writers race on the insert: the loser waits for
+    the winner's commit and inserts nothing. Only the writer that did insert checks that the chain
+    is empty (nobody can add to it while that uncommitted head row is held)."""
+    ins = (sqlite.insert if db.is_sqlite else postgresql.insert)(audit_head)
+    created = conn.execute(
+        ins.values(id=HEAD_ID, seq=0, entry_hash=GENESIS).on_conflict_do_nothing().returning(audit_head.c.id)
+    ).first()
+    if created is None:
+        return
+    last = conn.execute(select(func.max(audit_chain.c.seq))).scalar()
+    if last is not None:
+        raise AuditChainError(
+            f"audit_head is missing but audit_chain has {last} rows: the chain was tampered with "
+            "(run `flask audit verify`); nothing can be appended until it is restored"
+        )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int  # rows whose hash and links were recomputed and found right
+    head_seq: int | None  # what audit_head says (None: no head)
+    first_broken_seq: int | None  # the first seq that does not verify (None if ok, or not per-row)
+    reason: str | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def head_seq(conn: Connection) -> int:
+    """The seq of the chain's head (0: empty)."""
+    return conn.execute(select(audit_head.c.seq).where(audit_head.c.id == HEAD_ID)).scalar() or 0
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Connection]:
+    """A read transaction that sees one state of the database throughout (REPEATABLE READ on
+    PostgreSQL), as ``verify`` needs while writers keep appending."""
+    if db.is_sqlite:
+        with db.read() as conn:
+            yield conn
+        return
+    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+        yield conn
+
+
+def verify(
+    conn: Connection,
+    start_seq: int = 1,
+    *,
+    end_seq: int | None = None,
+    anchor_hash: str | None = None,
+    batch: int = BATCH,
+) -> VerifyResult:
+    """Recompute the chain from ``start_seq`` and report the first break.
+
+    Give it a consistent snapshot (``snapshot(db)``). Rows are streamed ``batch`` at a time (a
+    server-side cursor on PostgreSQL). From ``start_seq`` > 1 the walk starts from the stored hash of
+    ``start_seq - 1``, or from ``anchor_hash`` (e.g. a verified checkpoint's). With ``end_seq`` the
+    walk stops there (a segment: the head and unchained events are not checked).
+    """
+    ch, ae = audit_chain, audit_events
+    head = conn.execute(
+        select(audit_head.c.seq, audit_head.c.entry_hash).where(audit_head.c.id == HEAD_ID)
+    ).first()
+    head_seq = head.seq if head else None
+
+    def broken(seq, reason, checked):
+        return VerifyResult(False, checked, head_seq, seq, reason)
+
+    prev = anchor_hash
+    if prev is None:
+        if start_seq <= 1:
+            prev = GENESIS
+        else:
+            prev = conn.execute(select(ch.c.entry_hash).where(ch.c.seq == start_seq - 1)).scalar()
+            if prev is None:
+                return broken(start_seq - 1, f"seq {start_seq - 1} (where the walk starts) is missing", 0)
+    cp_rows = select(audit_checkpoint.c.day, audit_checkpoint.c.seq, audit_checkpoint.c.entry_hash).where(
+        audit_checkpoint.c.seq >= start_seq
+    )
+    if end_seq is not None:
+        cp_rows = cp_rows.where(audit_checkpoint.c.seq <= end_seq)
+    checkpoints = {r.seq: (r.day, r.entry_hash) for r in conn.execute(cp_rows) if r.seq > 0}
+
+    q = (
+        select(ch.c.seq, ch.c.prev_hash, ch.c.entry_hash, ae.c.body, ae.c.version, ae.c.deleted)
+        .select_from(ch.outerjoin(ae, ae.c.pid == ch.c.pid))
+        .where(ch.c.seq >= start_seq)
+        .order_by(ch.c.seq)
+    )
+    if end_seq is not None:
+        q = q.where(ch.c.seq <= end_seq)
+    expected, checked = start_seq, 0
+    sha256 = hashlib.sha256
+    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+    result = conn.execute(q.execution_options(yield_per=batch))  # per statement: not the connection's
+    try:
+        for rows in result.partitions():
+            for seq, prev_hash, entry_hash, body, version, deleted in rows:
+                if seq != expected:
+                    gap = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+                    return broken(expected, f"chain rows {gap} are missing (gap before seq {seq})", checked)
+                if body is None:
+                    return broken(seq, f"the AuditEvent of seq {seq} is missing from res_auditevent", checked)
+                if version != 1 or deleted:
+                    state = "deleted" if deleted else f"at version {version}"
+                    return broken(seq, f"the AuditEvent of seq {seq} was changed in place ({state})", checked)
+                if prev_hash != prev:
+                    return broken(
+                        seq,
+                        f"seq {seq} does not link to seq {seq - 1} (prev_hash differs: a link was changed, "
+                        "or rows were removed or reordered)",
+                        checked,
+                    )
+                digest = sha256(prev.encode("ascii") + dumps(loads(body), option=sort_keys)).hexdigest()
+                if digest != entry_hash:
+                    return broken(
+                        seq,
+                        f"the AuditEvent of seq {seq} does not hash to its entry_hash (its body, or the "
+                        "recorded hash, was changed)",
+                        checked,
+                    )
+                cp = checkpoints.get(seq)
+                if cp is not None and cp[1] != digest:
+                    return broken(seq, f"seq {seq} disagrees with the signed checkpoint of {cp[0]}", checked)
+                prev = digest
+                expected += 1
+                checked += 1
+    finally:
+        result.close()
+    last = expected - 1
+
+    if end_seq is not None:
+        if last != end_seq:
+            return broken(last + 1, f"the chain ends at seq {last}, before seq {end_seq}", checked)
+        return VerifyResult(True, checked, head_seq, None, None)
+    beyond = [(s, d) for s, (d, _) in checkpoints.items() if s > last]
+    if beyond:
+        s, d = min(beyond)
+        return broken(
+            last + 1, f"the chain ends at seq {last}, but the checkpoint of {d} is at seq {s}", checked
+        )
+    if head is None:
+        if last >= start_seq:
+            return broken(None, "audit_head is missing", checked)
+    elif head.seq != last:
+        if head.seq < last:
+            return broken(
+                head.seq + 1, f"audit_head says seq {head.seq}, but the chain goes on to {last}", checked
+            )
+        return broken(last + 1, f"audit_head says seq {head.seq}, but the chain ends at seq {last}", checked)
+    elif head.entry_hash != prev:
+        return broken(last, f"audit_head's hash disagrees with seq {last}", checked)
+    if start_seq <= 1:
+        total = conn.execute(select(func.count()).select_from(ae)).scalar()
+        if total != checked:
+            return broken(None, f"{total - checked} AuditEvent rows are not in the audit chain", checked)
+    return VerifyResult(True, checked, head_seq, None, None)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def checkpoint(
+    db: Database,
+    conn: Connection,
+    day: date | str,
+    sign: Callable[[dict], str],
+    now: datetime | None = None,
+) -> dict:
+    """The signed checkpoint of UTC ``day``: the chain's last seq and hash recorded before the day
+    ended, signed with ``sign(claims) -> compact JWS``, stored in ``audit_checkpoint``.
+
+    Idempotent: a day already checkpointed returns the stored checkpoint. The chain up to the new
+    checkpoint is verified first (from the previous checkpoint, whose hash anchors the walk); a broken
+    chain is not signed (``AuditChainError``). A day that has not ended yet is a ``ValueError``.
+    """
+    day = day if isinstance(day, date) else date.fromisoformat(day)
+    end = datetime.combine(day + timedelta(days=1), time(0), UTC)
+    now = now or dates.now_utc()
+    if now < end:
+        raise ValueError(f"{day.isoformat()} (UTC) has not ended yet")
+    cp = audit_checkpoint
+    existing = conn.execute(select(cp).where(cp.c.day == day.isoformat())).first()
+    if existing is not None:
+        return _cp_dict(existing)
+    last = conn.execute(
+        select(audit_chain.c.seq, audit_chain.c.entry_hash)
+        .where(audit_chain.c.recorded < end)
+        .order_by(audit_chain.c.seq.desc())
+        .limit(1)
+    ).first()
+    seq, entry_hash = (last.seq, last.entry_hash) if last else (0, GENESIS)
+    if seq:
+        before = conn.execute(
+            select(cp.c.seq, cp.c.entry_hash)
+            .where(cp.c.day < day.isoformat(), cp.c.seq <= seq)
+            .order_by(cp.c.day.desc())
+            .limit(1)
+        ).first()
+        start, anchor = (before.seq + 1, before.entry_hash) if before and before.seq else (1, GENESIS)
+        check = verify(conn, start, end_seq=seq, anchor_hash=anchor)
+        if not check.ok:
+            raise AuditChainError(f"the audit chain is broken, no checkpoint signed: {check.reason}")
+    claims = {
+        "iss": "xietong-hub",
+        "purpose": CHECKPOINT_PURPOSE,
+        "day": day.isoformat(),
+        "seq": seq,
+        "entry_hash": entry_hash,
+        "iat": int(now.timestamp()),
+    }
+    row = {
+        "day": day.isoformat(),
+        "seq": seq,
+        "entry_hash": entry_hash,
+        "signature": sign(claims),
+        "created_at": now,
+    }
+    conn.execute(insert(cp).values(**row))
+    return _cp_dict(row)
+
+
+def list_checkpoints(conn: Connection, since: str | None = None) -> list[dict]:
+    """Stored checkpoints, oldest first (each with its JWS), for export."""
+    cp = audit_checkpoint
+    q = select(cp).order_by(cp.c.day)
+    if since:
+        q = q.where(cp.c.day >= since)
+    return [_cp_dict(r) for r in conn.execute(q)]
+
+
+def verify_checkpoint(cp: dict, verify: Callable[[str], dict]) -> bool:
+    """The checkpoint's JWS verifies (``verify(jws) -> claims``, raising on a bad signature) and says
+    what the checkpoint says: day, seq and hash."""
+    try:
+        claims = verify(cp["signature"])
+    except Exception:  # any failure of the verifier is a checkpoint that does not verify
+        return False
+    return (
+        isinstance(claims, dict)
+        and claims.get("purpose") == CHECKPOINT_PURPOSE
+        and claims.get("day") == cp.get("day")
+        and claims.get("seq") == cp.get("seq")
+        and claims.get("entry_hash") == cp.get("entry_hash")
+    )
+
+
+def jws_verifier(public_jwks: dict) -> Callable[[str], dict]:
+    """A signature-only verifier for checkpoints: ``verify(compact_jws) -> claims``.
+
+    Checkpoints carry no ``exp`` (they must verify for years); the hub key's token verifier
+    (``HubKeys.verify``) requires one, so checkpoints are checked against the public JWKS instead
+    (``jws_verifier(keys.public_jwks())``). That missing ``exp`` also means a checkpoint can never
+    pass for an access token.
+    """
+    from joserfc import jws
+    from joserfc.jwk import KeySet
+
+    keys = KeySet.import_key_set(public_jwks)
+
+    def _verify(token: str) -> dict:
+        obj = jws.deserialize_compact(token, keys, algorithms=["ES384"])
+        return orjson.loads(obj.payload)
+
+    return _verify
+
+
+def _cp_dict(row) -> dict:
+    m = row._mapping if hasattr(row, "_mapping") else row
+    created = m["created_at"]
+    return {
+        "day": m["day"],
+        "seq": m["seq"],
+        "entry_hash": m["entry_hash"],
+        "signature": m["signature"],
+        "created_at": dates.instant(created) if isinstance(created, datetime) else created,
+    }

@@ -1,0 +1,55 @@
+"""Several processes append at once (PostgreSQL): one unbroken chain, every seq once."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+from sqlalchemy import text
+
+from hub.audit import chain
+from hub.db import Database
+from tests.audit import concurrent_writer
+
+PROCESSES, EACH = 4, 50
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_parallel_writers_make_one_linear_chain(database_url):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(PROCESSES)
+    procs = [
+        ctx.Process(target=concurrent_writer, args=(database_url, EACH, w, barrier), daemon=True)
+        for w in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(180)
+    assert [p.exitcode for p in procs] == [0] * PROCESSES
+
+    db = Database(database_url)
+    try:
+        with chain.snapshot(db) as conn:
+            result = chain.verify(conn, batch=64)
+            seqs = [r[0] for r in conn.execute(text("SELECT seq FROM audit_chain ORDER BY seq"))]
+            # Each writer's events are in its own order along the chain, and the writers interleaved.
+            order = conn.execute(
+                text(
+                    "SELECT c.seq, a.patient FROM audit_chain c JOIN res_auditevent a ON a.pid = c.pid "
+                    "ORDER BY c.seq"
+                )
+            ).all()
+        assert result == chain.VerifyResult(True, PROCESSES * EACH, PROCESSES * EACH, None, None)
+        assert seqs == list(range(1, PROCESSES * EACH + 1))
+        by_writer: dict[str, list[int]] = {}
+        for _seq, patient in order:
+            writer, _, i = patient.partition("-p")
+            by_writer.setdefault(writer, []).append(int(i))
+        assert sorted(by_writer) == [f"w{w}" for w in range(PROCESSES)]
+        assert all(v == list(range(EACH)) for v in by_writer.values())
+        runs = sum(1 for a, b in zip(order, order[1:]) if a[1].split("-")[0] != b[1].split("-")[0])
+        assert runs >= PROCESSES - 1
+    finally:
+        db.dispose()
