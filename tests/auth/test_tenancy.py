@@ -1,0 +1,240 @@
+"""Tenancy: own, linked and unlinked institutions, regulators; no leak through search, include,
+revinclude, totals, history or error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import FHIR_JSON, observation, organization, patient
+from tests.principals import bearer
+
+
+@pytest.fixture
+def alliance(app, client):
+    """Three institutions with a client each, and a regulator. County A holds patient P."""
+    orgs = {}
+    for key, name in (("a", "县人民医院"), ("b", "市第一人民医院"), ("c", "乡镇卫生院")):
+        orgs[key] = client.post(
+            "/fhir/Organization", json=organization(name=name, code=f"T-{key}"), headers=FHIR_JSON
+        ).get_json()["id"]
+    who = {k: bearer(app, orgs[k]) for k in orgs}
+    who["regulator"] = bearer(app, None, "regulator", "system/*.rs")
+    c = app.test_client()
+
+    def call(as_, method, url, **kw):
+        headers = {**FHIR_JSON, **who[as_], **kw.pop("headers", {})}
+        return c.open(url, method=method, headers=headers, **kw)
+
+    p = call(
+        "a",
+        "POST",
+        "/fhir/Patient",
+        json=patient(managingOrganization={"reference": f"Organization/{orgs['a']}"}),
+    ).get_json()
+    obs = call("a", "POST", "/fhir/Observation", json=observation(p["id"])).get_json()
+    return {"orgs": orgs, "call": call, "patient": p["id"], "obs": obs["id"]}
+
+
+def _refer(x, status="requested"):
+    """County A refers P up to B: ServiceRequest + Task, written by A."""
+    orgs, call, pid = x["orgs"], x["call"], x["patient"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:7a1e0d2c-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "ServiceRequest",
+                    "status": "active",
+                    "intent": "order",
+                    "subject": {"reference": f"Patient/{pid}"},
+                    "authoredOn": "2026-11-01",
+                    "requester": {"reference": f"Organization/{orgs['a']}"},
+                    "performer": [{"reference": f"Organization/{orgs['b']}"}],
+                },
+                "request": {"method": "POST", "url": "ServiceRequest"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Task",
+                    "status": status,
+                    "intent": "order",
+                    "focus": {"reference": "urn:uuid:7a1e0d2c-0000-4000-8000-000000000001"},
+                    "for": {"reference": f"Patient/{pid}"},
+                    "authoredOn": "2026-11-01",
+                    "requester": {"reference": f"Organization/{orgs['a']}"},
+                    "owner": {"reference": f"Organization/{orgs['b']}"},
+                },
+                "request": {"method": "POST", "url": "Task"},
+            },
+        ],
+    }
+    r = call("a", "POST", "/fhir", json=bundle)
+    assert r.status_code == 200, r.get_json()
+    return [e["response"]["location"].split("/_history")[0] for e in r.get_json()["entry"]]
+
+
+def _ids(r):
+    assert r.status_code == 200, r.get_json()
+    return {
+        (e["resource"]["resourceType"], e["resource"]["id"])
+        for e in r.get_json().get("entry", [])
+        if e["search"]["mode"] != "outcome"
+    }
+
+
+def test_unlinked_institution_sees_nothing(alliance):
+    x = alliance
+    call, pid, oid = x["call"], x["patient"], x["obs"]
+    assert call("a", "GET", f"/fhir/Patient/{pid}").status_code == 200
+    for url in (
+        f"/fhir/Patient/{pid}",
+        f"/fhir/Observation/{oid}",
+        f"/fhir/Observation/{oid}/_history/1",
+        f"/fhir/Observation/{oid}/_history",
+        f"/fhir/Patient/{pid}/_history",
+    ):
+        r = call("b", "GET", url)
+        assert r.status_code == 404, url
+        assert r.get_json()["issue"][0]["diagnostics"].endswith("is not known")  # no confirmation
+    assert _ids(call("b", "GET", f"/fhir/Observation?patient={pid}")) == set()
+    assert call("b", "GET", f"/fhir/Observation?patient={pid}&_summary=count").get_json()["total"] == 0
+    assert _ids(call("b", "GET", "/fhir/Observation/_history")) == set()
+    assert _ids(call("b", "GET", f"/fhir/Patient?_id={pid}&_revinclude=Observation:patient")) == set()
+    assert call("b", "GET", "/fhir/_history").status_code == 403  # system history: regulators only
+
+
+def test_referral_links_both_sides_and_only_them(alliance):
+    x = alliance
+    call, pid, oid = x["call"], x["patient"], x["obs"]
+    sr, task = _refer(x)
+    assert call("b", "GET", f"/fhir/Patient/{pid}").status_code == 200
+    assert call("b", "GET", f"/fhir/Observation/{oid}").status_code == 200
+    assert ("Observation", oid) in _ids(call("b", "GET", f"/fhir/Observation?patient={pid}"))
+    assert call("b", "GET", f"/{'fhir/' + task}").status_code == 200
+    # B includes the patient it may now see, and A's observation through _revinclude.
+    got = _ids(call("b", "GET", f"/fhir/Patient?_id={pid}&_revinclude=Observation:patient"))
+    assert got == {("Patient", pid), ("Observation", oid)}
+    # C is in no link: still nothing, including through _include from B's side of the world.
+    assert call("c", "GET", f"/fhir/Patient/{pid}").status_code == 404
+    assert _ids(call("c", "GET", "/fhir/Task?_include=Task:patient")) == set()
+    # B writes about P (a consult note) now that it may see P; C may not.
+    note = observation(pid, code="8462-4")
+    assert call("b", "POST", "/fhir/Observation", json=note).status_code == 201
+    r = call("c", "POST", "/fhir/Observation", json=note)
+    assert r.status_code == 404 and "not known to your institution" in r.get_json()["issue"][0]["diagnostics"]
+    # B may read A's observation but not change it.
+    body = call("b", "GET", f"/fhir/Observation/{oid}").get_json()
+    r = call("b", "PUT", f"/fhir/Observation/{oid}", json={**body, "status": "amended"})
+    assert r.status_code == 403
+
+
+def test_closing_the_referral_ends_the_link(alliance):
+    x = alliance
+    call, pid = x["call"], x["patient"]
+    _, task_ref = _refer(x)
+    assert call("b", "GET", f"/fhir/Patient/{pid}").status_code == 200
+    task = call("a", "GET", f"/fhir/{task_ref}").get_json()
+    r = call("a", "PUT", f"/fhir/{task_ref}", json={**task, "status": "cancelled"})
+    assert r.status_code == 200
+    sr_ref = task["focus"]["reference"]
+    sr = call("a", "GET", f"/fhir/{sr_ref}").get_json()
+    assert call("a", "PUT", f"/fhir/{sr_ref}", json={**sr, "status": "revoked"}).status_code == 200
+    assert call("b", "GET", f"/fhir/Patient/{pid}").status_code == 404
+
+
+def test_consent_links_for_its_purpose_and_period(alliance):
+    x = alliance
+    call, pid, orgs = x["call"], x["patient"], x["orgs"]
+    consent = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{pid}"},
+        "organization": [{"reference": f"Organization/{orgs['a']}"}],
+        "policyRule": {"text": "PIPL separate consent"},
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2020-01-01", "end": "2099-12-31"},
+            "actor": [
+                {
+                    "role": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                "code": "IRCP",
+                            }
+                        ]
+                    },
+                    "reference": {"reference": f"Organization/{orgs['c']}"},
+                }
+            ],
+            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+        },
+    }
+    r = call("a", "POST", "/fhir/Consent", json=consent)
+    assert r.status_code == 201, r.get_json()
+    assert call("c", "GET", f"/fhir/Patient/{pid}").status_code == 200
+    assert call("b", "GET", f"/fhir/Patient/{pid}").status_code == 404
+    expired = {
+        **r.get_json(),
+        "provision": {**consent["provision"], "period": {"start": "2020-01-01", "end": "2021-01-01"}},
+    }
+    assert call("a", "PUT", f"/fhir/Consent/{expired['id']}", json=expired).status_code == 200
+    assert call("c", "GET", f"/fhir/Patient/{pid}").status_code == 404
+
+
+def test_regulator_reads_everything_and_writes_nothing(alliance):
+    x = alliance
+    call, pid, oid = x["call"], x["patient"], x["obs"]
+    assert call("regulator", "GET", f"/fhir/Observation/{oid}").status_code == 200
+    assert ("Observation", oid) in _ids(call("regulator", "GET", f"/fhir/Observation?patient={pid}"))
+    assert call("regulator", "GET", "/fhir/_history").status_code == 200
+    r = call("regulator", "POST", "/fhir/Observation", json=observation(pid))
+    assert r.status_code == 403 and "regulators read" in r.get_json()["issue"][0]["diagnostics"]
+
+
+def test_directory_is_shared_but_changed_only_by_its_owner(alliance):
+    x = alliance
+    call, orgs = x["call"], x["orgs"]
+    found = _ids(call("c", "GET", "/fhir/Organization?_count=50"))
+    assert {("Organization", o) for o in orgs.values()} <= found
+    own = call(
+        "a", "POST", "/fhir/Organization", json=organization(name="县医院分院", code="T-a2")
+    ).get_json()
+    r = call("c", "PUT", f"/fhir/Organization/{own['id']}", json={**own, "name": "改"})
+    assert r.status_code == 403
+
+
+def test_scopes_limit_interactions(app, alliance):
+    x = alliance
+    reader = bearer(app, x["orgs"]["a"], scopes="system/Observation.rs system/Patient.rs")
+    c = app.test_client()
+    h = {**FHIR_JSON, **reader}
+    assert c.get(f"/fhir/Observation/{x['obs']}", headers=h).status_code == 200
+    r = c.post("/fhir/Observation", json=observation(x["patient"]), headers=h)
+    assert r.status_code == 403 and "system/Observation.c" in r.get_json()["issue"][0]["diagnostics"]
+    assert c.get("/fhir/Condition", headers=h).status_code == 403
+    # Included types the scopes do not cover are left out, not leaked.
+    got = _ids(
+        c.get(
+            f"/fhir/Patient?_id={x['patient']}&_revinclude=Observation:patient&_revinclude=Condition:patient",
+            headers=h,
+        )
+    )
+    assert ("Observation", x["obs"]) in got and not any(t == "Condition" for t, _ in got)
+
+
+def test_no_token_is_401_with_a_challenge(app):
+    r = app.test_client().get("/fhir/Patient")
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert r.get_json()["resourceType"] == "OperationOutcome"
+    r = app.test_client().get("/fhir/Patient", headers={"Authorization": "Bearer not.a.token"})
+    assert r.status_code == 401
