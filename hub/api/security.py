@@ -31,7 +31,12 @@ def authenticate() -> Principal:
     )
 
 
+# Readable by anyone: what the server can do (SMART discovery starts there).
+PUBLIC_ENDPOINTS = frozenset({"fhir.metadata"})
+
+
 def protect(bp: Blueprint) -> None:
     @bp.before_request
     def _require_principal():
-        g.principal = authenticate()
+        if request.endpoint not in PUBLIC_ENDPOINTS:
+            g.principal = authenticate()
