@@ -38,17 +38,25 @@ def create_app(config: Config | None = None) -> Flask:
 
     from hub.api import auth as auth_api
     from hub.api import errors, fhir_rest, home, login
+    from hub.audit import api as audit_api
+    from hub.audit.cli import register_cli as register_audit_cli
+    from hub.audit.recorder import TokenAudit
     from hub.auth.clients import register_cli as register_client_cli
     from hub.cli import register_cli
 
     app.register_blueprint(fhir_rest.bp)
     app.register_blueprint(home.bp)
     auth_api.register(app)
+    audit_api.register(app)
+    register_audit_cli(app)
+    # Token issues and refusals, sign-ins and sign-outs become chained AuditEvents.
+    app.extensions["xietong_auth"].on_event = TokenAudit(db, config.PUBLIC_BASE_URL or None).on_event
     from hub.api import floor  # the benchmark's floor endpoint, only with XIETONG_BENCH_FLOOR=1
 
     if floor.enabled():
         app.register_blueprint(floor.bp)
     login.register(app)
+    app.extensions["xietong_login"] = audit_api.LoginAudit(db, config.PUBLIC_BASE_URL or None)
     errors.register(app)
     register_cli(app)
     register_client_cli(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, g, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -25,10 +25,34 @@ def register(app: Flask) -> None:
     @app.errorhandler(HubError)
     def hub_error(err: HubError):
         body, status = outcome_for(err)
+        if status in (401, 403) and request.path.startswith(("/fhir", "/audit")):
+            _record_denied(app, body)
         response = fhir_response(body, status)
         if status == 401:  # RFC 6750 3
             response.headers["WWW-Authenticate"] = 'Bearer realm="xietong", error="invalid_token"'
         return response
+
+    def _record_denied(app: Flask, body: dict) -> None:
+        from hub.audit.api import request_meta
+        from hub.audit.recorder import record_denied
+
+        subtype = (
+            {
+                "GET": "search-type" if not request.view_args.get("fid") else "read",
+                "POST": "create",
+                "PUT": "update",
+                "DELETE": "delete",
+            }.get(request.method, "operation")
+            if request.view_args is not None
+            else "operation"
+        )
+        query = request.full_path if request.method == "GET" else None
+        try:
+            record_denied(
+                app.extensions["xietong"].db, g.get("principal"), subtype, body, request_meta(), query
+            )
+        except Exception:  # the refusal stands even if its record cannot be written; say so loudly
+            log.exception("could not record a refused request in the audit trail")
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
 
+from hub.audit.recorder import META_KEY
 from hub.auth.principal import Principal
 from hub.errors import Forbidden, Unauthorized
 
@@ -38,5 +39,11 @@ PUBLIC_ENDPOINTS = frozenset({"fhir.metadata"})
 def protect(bp: Blueprint) -> None:
     @bp.before_request
     def _require_principal():
-        if request.endpoint not in PUBLIC_ENDPOINTS:
-            g.principal = authenticate()
+        if request.endpoint in PUBLIC_ENDPOINTS or g.get("principal") is not None:
+            return
+        from hub.audit.api import request_meta  # the audit blueprint is protected by this module
+
+        principal = authenticate()
+        # What the audit trail records of this request (address, X-Request-Id) travels with its caller.
+        principal.extra[META_KEY] = request_meta()
+        g.principal = principal

@@ -21,6 +21,7 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 
+from hub.api.security import protect
 from hub.audit import chain, events
 from hub.audit.events import RequestMeta
 from hub.auth.principal import Principal
@@ -28,6 +29,7 @@ from hub.errors import BadRequest, Forbidden, HubError, Unauthorized, outcome_fo
 from hub.fhir import dates
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+protect(bp)
 
 
 def register(app: Flask) -> None:

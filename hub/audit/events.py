@@ -268,9 +268,7 @@ def disclosure_pair(
     """
     set_id = disclosure_id or f"urn:uuid:{uuid.uuid4()}"
     server = _server_address(request_meta)
-    requestor = (
-        _requestor_agents(principal, request_meta, c.INFORMATION_RECIPIENT, False) if principal else []
-    )
+    requestor = _requestor_agents(principal, request_meta, c.INFORMATION_RECIPIENT) if principal else []
     ents = [_patient_entity(patient_id)]
     ents.extend(_data_entity(e, role=c.ROLE_REPORT) for e in entities)
     ents.append(
@@ -402,9 +400,7 @@ def _restful(subtype: str) -> dict:
     return c.coding(c.RESTFUL_INTERACTION, subtype, subtype)
 
 
-def _requestor_agents(
-    principal: Principal, meta: RequestMeta, user_type: dict, with_institution: bool = False
-) -> list[dict]:
+def _requestor_agents(principal: Principal, meta: RequestMeta, user_type: dict) -> list[dict]:
     """The agent that asked: the Application agent of a machine client or background job, or the
     user agent of a signed-in person."""
     if principal.kind == "user":
@@ -420,10 +416,7 @@ def _requestor_agents(
         agent["policy"] = [_jti_policy(principal.jti)]
     if principal.purpose:
         agent["purposeOfUse"] = [c.purpose_of_use(principal.purpose)]
-    out = [agent]
-    if with_institution:
-        out.extend(_institution(principal.organization))
-    return out
+    return [agent]
 
 
 def _who(principal: Principal) -> dict:

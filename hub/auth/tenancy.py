@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, insert, literal, or_, select
 from hub.auth.principal import ADMIN, REGULATOR, Principal, system
 from hub.auth.scopes import allows
 from hub.auth.tables import access_link
-from hub.errors import Forbidden, NotFound
+from hub.errors import Forbidden, MethodNotAllowed, NotFound
 from hub.fhir import dates
 from hub.fhir.extract import parse_reference
 from hub.fhir.registry import ResourceType
@@ -64,6 +64,9 @@ V3_PURPOSE = {
 OPEN_TASK = {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
 CLOSED_TASK = {"completed"}
 OPEN_REQUEST = {"active", "on-hold"}
+
+# Written by the hub only (the audit trail); read and searched through the API.
+READ_ONLY = frozenset({"AuditEvent"})
 
 OPS = {"read": "r", "vread": "r", "history": "r", "search": "s", "create": "c", "update": "u", "delete": "d"}
 
@@ -222,6 +225,11 @@ class Policy:
         if p.kind == "system":
             return
         op = OPS[interaction]
+        if rtype in READ_ONLY and op in "cud":
+            raise MethodNotAllowed(
+                f"{rtype} records are written by the hub itself; they cannot be created, "
+                "changed or deleted through the API"
+            )
         if p.role == REGULATOR and op not in "rs":
             raise Forbidden("regulators read; they do not write")
         if not allows(p.scopes, rtype, op):

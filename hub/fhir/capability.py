@@ -3,6 +3,7 @@ parameters, and the interactions and operations the FHIR blueprint really routes
 
 from __future__ import annotations
 
+from hub.auth.tenancy import READ_ONLY
 from hub.fhir import dates
 from hub.fhir.registry import COMMON_PARAMS, TYPES
 from hub.fhir.search import CONTROL
@@ -29,6 +30,8 @@ def capability_statement(
         ]
         if name in DELETABLE:
             interactions.append("delete")
+        if name in READ_ONLY:
+            interactions = [i for i in interactions if i not in ("create", "update")]
         params = [
             {"name": p.name, "type": p.type, "definition": _definition(name, p.name)}
             for p in list(COMMON_PARAMS.values()) + list(rt.params.values())

@@ -6,9 +6,11 @@ Views call these and shape the response; the store below only flushes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from sqlalchemy import text
 
+from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import Principal
 from hub.auth.tenancy import Policy
 from hub.db import Database
@@ -71,6 +73,10 @@ def conditional_target(db: Database, store: Store, rt: ResourceType, criteria: s
     if len(found) > 1:
         raise PreconditionFailed(f"conditional update '{criteria}' matches more than one {rt.name}")
     return found[0].id if found else None
+
+
+def _touched(stored: Stored) -> Touched:
+    return Touched(stored.type, stored.id, stored.tenant, stored.patient, stored.version)
 
 
 class FhirService:
@@ -136,14 +142,18 @@ class FhirService:
     def read(self, principal: Principal, tname: str, fid: str) -> Stored:
         rt = resource_type(tname)
         with self.db.read() as conn:
-            return self.store(conn, principal).read(rt, check_id(fid))
+            stored = self.store(conn, principal).read(rt, check_id(fid))
+        record_access(self.db, principal, "read", [_touched(stored)])
+        return stored
 
     def vread(self, principal: Principal, tname: str, fid: str, vid: str) -> Stored:
         rt = resource_type(tname)
         if not vid.isdigit():
             raise NotFound(f"'{vid}' is not a version of {tname}/{fid}")
         with self.db.read() as conn:
-            return self.store(conn, principal).vread(rt, check_id(fid), int(vid))
+            stored = self.store(conn, principal).vread(rt, check_id(fid), int(vid))
+        record_access(self.db, principal, "vread", [_touched(stored)])
+        return stored
 
     def history(
         self, principal: Principal, tname: str | None, fid: str | None, params: dict
@@ -170,7 +180,7 @@ class FhirService:
     ) -> search.Result:
         rt = resource_type(tname)
         with self.db.read() as conn:
-            return search.search(
+            result = search.search(
                 conn,
                 rt,
                 params,
@@ -179,3 +189,6 @@ class FhirService:
                 self.settings.max_count,
                 Policy(principal),
             )
+        touched = [Touched(m.type, m.id, m.tenant, m.patient) for m in result.matches + result.includes]
+        record_access(self.db, principal, "search-type", touched, query=f"{tname}?{urlencode(params)}")
+        return result

@@ -37,6 +37,8 @@ class Stored:
     body: str | None  # None for a deletion
     deleted: bool = False
     method: str = "PUT"
+    tenant: str | None = None  # the institution that wrote it
+    patient: str | None = None  # the patient it is about (its compartment)
 
     @property
     def etag(self) -> str:
@@ -102,7 +104,10 @@ class Store:
         if not self.db.is_sqlite:
             _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
             self._links(rt, fid, body)
-            return Stored(rt.name, fid, 1, when, text, method="POST")
+            return self._recorded(
+                "create",
+                Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
+            )
         if pid is None:
             pid = self.db.allocate_pids(self.conn, 1)[0]
         table = resource_tables[rt.name]
@@ -123,7 +128,9 @@ class Store:
         self._history(pid, 1, rt.name, fid, when, "POST", text)
         self._index(pid, rows)
         self._links(rt, fid, body)
-        return Stored(rt.name, fid, 1, when, text, method="POST")
+        return self._recorded(
+            "create", Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
+        )
 
     def update(
         self,
@@ -174,7 +181,10 @@ class Store:
             self._unindex(pid)
         self._index(pid, rows)
         self._links(rt, fid, body)
-        return Stored(rt.name, fid, version, when, text, method="PUT"), deleted
+        stored = Stored(
+            rt.name, fid, version, when, text, method="PUT", tenant=current.tenant, patient=rows.patient
+        )
+        return self._recorded("update", stored), deleted
 
     def delete(self, rt: ResourceType, fid: str) -> Stored:
         """Tombstone: the current row is marked deleted, its index rows go, its history stays."""
@@ -196,7 +206,10 @@ class Store:
         )
         self._history(current.pid, version, rt.name, fid, when, "DELETE", None, deleted=True)
         self._unindex(current.pid)
-        return Stored(rt.name, fid, version, when, None, deleted=True, method="DELETE")
+        return self._recorded(
+            "delete",
+            Stored(rt.name, fid, version, when, None, deleted=True, method="DELETE", tenant=current.tenant),
+        )
 
     def _history(self, pid, version, rtype, fid, when, method, text, deleted=False):
         self.conn.execute(
@@ -240,6 +253,20 @@ class Store:
                 insert(idx_ref),
                 [{"pid": pid, "hash_identity": h, "target_type": t, "target_id": i} for h, t, i in rows.refs],
             )
+
+    def _recorded(self, subtype: str, stored: Stored) -> Stored:
+        """Every change is audited in its own transaction (the audit trail's own events excepted)."""
+        if stored.type != "AuditEvent":
+            from hub.audit.recorder import Touched, record_write  # the recorder stores through a Store
+
+            record_write(
+                self.db,
+                self.conn,
+                self.policy.principal,
+                subtype,
+                Touched(stored.type, stored.id, stored.tenant, stored.patient, stored.version),
+            )
+        return stored
 
     def _links(self, rt: ResourceType, fid: str, body: dict) -> None:
         if rt.name in LINK_SOURCES:
@@ -285,23 +312,38 @@ class Store:
     def read(self, rt: ResourceType, fid: str) -> Stored:
         self.policy.require(rt.name, "read")
         table = resource_tables[rt.name]
-        q = select(table.c.version, table.c.last_updated, table.c.deleted, table.c.body).where(
-            table.c.fhir_id == fid
-        )
+        q = select(
+            table.c.version,
+            table.c.last_updated,
+            table.c.deleted,
+            table.c.body,
+            table.c.tenant,
+            table.c.patient,
+        ).where(table.c.fhir_id == fid)
         cond = self.policy.read_filter(rt)
         row = self.conn.execute(q.where(cond) if cond is not None else q).first()
         if row is None:
             raise NotFound(f"{rt.name}/{fid} is not known")
         if row.deleted:
             raise Gone(f"{rt.name}/{fid} was deleted (version {row.version})")
-        return Stored(rt.name, fid, row.version, row.last_updated, row.body)
+        return Stored(
+            rt.name, fid, row.version, row.last_updated, row.body, tenant=row.tenant, patient=row.patient
+        )
 
     def vread(self, rt: ResourceType, fid: str, version: int) -> Stored:
         self.policy.require(rt.name, "vread")
         table = resource_tables[rt.name]
         h = resource_history
         q = (
-            select(h.c.version, h.c.last_updated, h.c.deleted, h.c.body, h.c.method)
+            select(
+                h.c.version,
+                h.c.last_updated,
+                h.c.deleted,
+                h.c.body,
+                h.c.method,
+                table.c.tenant,
+                table.c.patient,
+            )
             .select_from(h.join(table, table.c.pid == h.c.pid))
             .where(table.c.fhir_id == fid, h.c.version == version)
         )
@@ -319,7 +361,16 @@ class Store:
             raise NotFound(f"{rt.name}/{fid} has no version {version}")
         if row.deleted:
             raise Gone(f"{rt.name}/{fid} version {version} is a deletion")
-        return Stored(rt.name, fid, row.version, row.last_updated, row.body, method=row.method)
+        return Stored(
+            rt.name,
+            fid,
+            row.version,
+            row.last_updated,
+            row.body,
+            method=row.method,
+            tenant=row.tenant,
+            patient=row.patient,
+        )
 
     def history(
         self,

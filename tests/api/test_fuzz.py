@@ -70,10 +70,10 @@ def test_mutated_records_never_500(client, db, data):
         op = "replace"
     value = data.draw(JSON_VALUES)
     body = _mutate(seed, path, value, op)
-    before = scalar(db, "SELECT count(*) FROM resource_history")
+    before = scalar(db, "SELECT count(*) FROM resource_history WHERE res_type <> 'AuditEvent'")
     r = client.post(f"/fhir/{seed['resourceType']}", json=body, headers=FHIR_JSON)
     assert r.status_code < 500, (path, op, value, r.get_json())
-    after = scalar(db, "SELECT count(*) FROM resource_history")
+    after = scalar(db, "SELECT count(*) FROM resource_history WHERE res_type <> 'AuditEvent'")
     if r.status_code >= 400:
         assert r.get_json()["resourceType"] == "OperationOutcome"
         assert after == before

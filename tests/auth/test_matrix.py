@@ -70,6 +70,8 @@ MATRIX = {
     ("fhir.refused", "DELETE"): ("/fhir/Observation?_id={obs}", None, _fhir(405, 405, 405, 405), None),
     ("fhir.bundle", "POST"): ("/fhir", {"json": "batch-read"}, _fhir(200, 200, 200, 200), True),
     ("home.index", "GET"): ("/", None, ANY, None),
+    ("audit.verify", "GET"): ("/audit/verify", None, _fhir(403, 403, 403, 200), None),
+    ("audit.checkpoints", "GET"): ("/audit/checkpoints", None, _fhir(403, 403, 403, 200), None),
     # RFC 6749 5.2: invalid_client is 401 when the request carried an Authorization header.
     ("auth.token", "POST"): (
         "/auth/token",

@@ -46,7 +46,7 @@ def test_concurrent_if_match_updates_exactly_one_wins(live_server, db):
 
     statuses = _parallel(update)
     assert sorted(statuses) == [200] + [412] * (N - 1)
-    assert scalar(db, "SELECT max(version) FROM resource_history") == 2
+    assert scalar(db, "SELECT max(version) FROM resource_history WHERE res_type <> 'AuditEvent'") == 2
 
 
 def test_concurrent_updates_without_if_match_all_land_in_order(live_server, db):
@@ -120,7 +120,8 @@ def test_concurrent_transactions_with_conditional_entries(live_server, db):
     assert _parallel(post) == [200] * N
     assert scalar(db, "SELECT count(*) FROM res_organization") == 1
     assert scalar(db, "SELECT count(*) FROM res_patient") == N
-    assert scalar(db, "SELECT count(DISTINCT pid) FROM idx_token") == N + 1
+    indexed = "SELECT count(DISTINCT t.pid) FROM idx_token t JOIN {} r ON r.pid = t.pid"
+    assert scalar(db, indexed.format("res_patient")) + scalar(db, indexed.format("res_organization")) == N + 1
 
 
 def test_concurrent_put_creates_of_one_id(live_server, db):
@@ -136,7 +137,7 @@ def test_concurrent_put_creates_of_one_id(live_server, db):
     assert statuses.count(201) == 1
     assert set(statuses) <= {200, 201, 409}
     assert scalar(db, "SELECT count(*) FROM res_organization") == 1
-    versions = scalar(db, "SELECT count(*) FROM resource_history")
+    versions = scalar(db, "SELECT count(*) FROM resource_history WHERE res_type <> 'AuditEvent'")
     assert versions == statuses.count(200) + 1
 
 

@@ -1,0 +1,150 @@
+"""When the hub writes AuditEvents, and in which transaction.
+
+- Every write (create, update, delete) is recorded in the transaction of the change itself: no
+  change without its record.
+- A read or search that returns another institution's records is recorded per patient (BALP: one
+  event per patient, the query but never the results), with the PrivacyDisclosure pair (export at
+  the custodian, import at the recipient); regulators' reads are always recorded.
+- Refused attempts (401, 403) and token issues and refusals are recorded in their own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from hub.audit import chain, events
+from hub.audit import codes as c
+from hub.audit.events import RequestMeta
+from hub.auth.principal import REGULATOR, Principal
+from hub.db import Database
+
+META_KEY = "request_meta"  # where the request's network details travel with its principal
+
+
+def meta_of(principal: Principal) -> RequestMeta:
+    return principal.extra.get(META_KEY) or events.NO_REQUEST
+
+
+@dataclass(frozen=True)
+class Touched:
+    """A resource a request returned or changed: what the audit needs to know of it."""
+
+    type: str
+    id: str
+    tenant: str | None
+    patient: str | None
+    version: int | None = None
+
+    @property
+    def reference(self) -> str:
+        base = f"{self.type}/{self.id}"
+        return f"{base}/_history/{self.version}" if self.version else base
+
+    @property
+    def patient_id(self) -> str | None:
+        return self.id if self.type == "Patient" else self.patient
+
+
+def record_write(db: Database, conn, principal: Principal, subtype: str, touched: Touched) -> None:
+    """In the caller's transaction: the change and its record commit together."""
+    if principal.kind == "system" and principal.id == "audit":
+        return
+    event = events.rest_event(
+        principal,
+        subtype,
+        patient_id=touched.patient_id,
+        entities=[touched.reference],
+        request_meta=meta_of(principal),
+    )
+    chain.append(db, conn, event)
+
+
+def record_access(
+    db: Database, principal: Principal, subtype: str, touched: list[Touched], query: str | None = None
+) -> None:
+    """After a read or search: one event per patient whose records came from another institution."""
+    if principal.kind == "system":
+        return
+    foreign = [t for t in touched if t.tenant != principal.organization or principal.role == REGULATOR]
+    if not foreign:
+        return
+    by_patient: dict[str | None, list[Touched]] = defaultdict(list)
+    for t in foreign:
+        by_patient[t.patient_id].append(t)
+    meta = meta_of(principal)
+    with db.write() as conn:
+        for patient, items in by_patient.items():
+            refs = [t.reference for t in items]
+            chain.append(
+                db,
+                conn,
+                events.rest_event(
+                    principal, subtype, patient_id=patient, entities=refs, query=query, request_meta=meta
+                ),
+            )
+            if patient is None or principal.organization is None:
+                continue
+            for source in sorted(
+                {t.tenant for t in items if t.tenant and t.tenant != principal.organization}
+            ):
+                export, imported = events.disclosure_pair(
+                    source,
+                    principal.organization,
+                    patient,
+                    [t.reference for t in items if t.tenant == source],
+                    principal.purpose,
+                    principal=principal,
+                    request_meta=meta,
+                    disclosure_id=str(uuid.uuid4()),
+                )
+                chain.append(db, conn, export, tenant=source)
+                chain.append(db, conn, imported, tenant=principal.organization)
+
+
+def record_denied(
+    db: Database,
+    principal: Principal | None,
+    subtype: str,
+    outcome_oo: dict,
+    meta: RequestMeta,
+    query: str | None = None,
+) -> None:
+    """A refused attempt, in its own transaction (the request's own changes were rolled back)."""
+    who = principal or Principal("client", "anonymous", None, "anonymous", name="unauthenticated caller")
+    event = events.rest_event(
+        who,
+        subtype,
+        outcome=c.OUTCOME_MINOR,
+        query=query,
+        request_meta=meta,
+        outcome_desc=(outcome_oo.get("issue") or [{}])[0].get("diagnostics"),
+        operation_outcome=outcome_oo,
+    )
+    with db.write() as conn:
+        chain.append(db, conn, event, tenant=who.organization)
+
+
+class TokenAudit:
+    """The ``xietong_auth`` hook: token issues and refusals become chained AuditEvents."""
+
+    def __init__(self, db: Database, server_url: str | None = None):
+        self.db = db
+        self.server_url = server_url
+
+    def on_event(self, kind: str, detail: dict) -> None:
+        issued = kind == "token-issued"
+        meta = RequestMeta(remote_addr=detail.get("remote_addr"), server_url=self.server_url)
+        event = events.token_event(
+            detail.get("client_id") or "unknown",
+            c.OUTCOME_SUCCESS if issued else c.OUTCOME_MINOR,
+            meta,
+            jti=detail.get("jti"),
+            scope=detail.get("scope"),
+            organization=detail.get("organization"),
+            client_name=detail.get("client_name"),
+            outcome_desc=None if issued else f"{detail.get('error')}: {detail.get('description')}",
+        )
+        with self.db.write() as conn:
+            chain.append(self.db, conn, event, tenant=detail.get("organization"))
