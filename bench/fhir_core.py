@@ -10,6 +10,11 @@ at 10k vs 1M Observations, all through the real server stack (gunicorn + Flask +
 See bench/README.md for what each figure means. Needs PostgreSQL (``--pg``, trust auth); creates and
 drops its own databases (``xietong_bench*``; the large one is kept for ``--reuse``). Only
 127.0.0.1 is used.
+
+Every request carries an access token: the script registers its own client (role ``admin``, scopes
+``system/*.cruds``, no organization) in each bench database, and gets and refreshes its tokens from
+``POST /auth/token`` of the gunicorn it started (``bench/_auth.py``). An admin reads everything, so
+no tenancy filter applies; writes are audited (a chained AuditEvent per write) as in production.
 """
 
 from __future__ import annotations
@@ -44,11 +49,15 @@ import orjson  # noqa: E402
 import psycopg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from bench import _data  # noqa: E402
+from bench import _auth, _data  # noqa: E402
 from hub import migrate  # noqa: E402
 from hub.api import floor as floor_api  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
+# The hub's INSTANCE_PATH for the benchmark servers: its signing key is created there on first use
+# (under a file lock, so that both gunicorn workers, and every server of a run, share one key).
+INSTANCE_DIR = OUT_DIR / "instance"
+ADMIN_SCOPES = "system/*.cruds"
 FHIR_JSON = "application/fhir+json"
 HEADERS = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
 GENERATOR_VERSION = "1"  # bump when bench/_data.py makes different records (invalidates --reuse)
@@ -117,10 +126,13 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the hub on 127.0.0.1, as a subprocess that is always ended (``with``)."""
 
-    def __init__(self, args, pg: PG, db: str, log: Path):
+    def __init__(self, args, pg: PG, db: str, log: Path, app: str | None = None, env: dict | None = None):
         self.args, self.log = args, log
+        self.app = app or args.app
+        self.env = env or {}
         self.db_name, self.db_url, self.admin_url = db, pg.sa_url(db), pg.url("postgres")
         self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"  # PUBLIC_BASE_URL: token issuer and audience
         self.proc: subprocess.Popen | None = None
         self.cmd = [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -135,16 +147,24 @@ class Server:
             "120",
             "--log-level",
             "warning",
-            args.app,
+            self.app,
         ]
 
     def describe(self) -> str:
         threads = f" --threads {self.args.threads}" if self.args.worker_class == "gthread" else ""
         a = self.args
-        return f"gunicorn --workers {a.workers} --worker-class {a.worker_class}{threads} {a.app}"
+        return f"gunicorn --workers {a.workers} --worker-class {a.worker_class}{threads} {self.app}"
 
     def __enter__(self) -> Server:
-        env = dict(os.environ, DATABASE_URL=self.db_url, XIETONG_BENCH_FLOOR="1")
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        env = dict(
+            os.environ,
+            DATABASE_URL=self.db_url,
+            XIETONG_BENCH_FLOOR="1",
+            PUBLIC_BASE_URL=self.base_url,
+            INSTANCE_PATH=str(INSTANCE_DIR),
+            **self.env,
+        )
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         self.log.parent.mkdir(parents=True, exist_ok=True)
         logf = open(self.log, "ab")
@@ -284,16 +304,21 @@ class CpuMeter:
 
 
 class Client:
-    """One keep-alive HTTP/1.1 connection (http.client: far cheaper per request than requests)."""
+    """One keep-alive HTTP/1.1 connection (http.client: far cheaper per request than requests).
 
-    def __init__(self, port: int, timeout: float = 60):
-        self.port, self.timeout = port, timeout
+    ``auth``: an object whose ``headers()`` gives the request headers, Authorization included (a
+    ``bench._auth.TokenHolder``); without it, the plain FHIR headers (enough for ``/fhir/metadata``).
+    """
+
+    def __init__(self, port: int, timeout: float = 60, auth=None):
+        self.port, self.timeout, self.auth = port, timeout, auth
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes, str | None]:
+        headers = self.auth.headers() if self.auth is not None else HEADERS
         for attempt in (0, 1):
             try:
-                self.conn.request(method, path, body=body, headers=HEADERS)
+                self.conn.request(method, path, body=body, headers=headers)
                 resp = self.conn.getresponse()
                 data = resp.read()
                 return resp.status, data, resp.getheader("Location")
@@ -326,6 +351,7 @@ def run_phase(
     distinct: bool = False,
     on_ok: Callable[[int, bytes, str | None], None] | None = None,
     per_item: int = 1,
+    auth=None,
 ) -> dict:
     """``clients`` threads send ``items`` (cycled, or each once if ``distinct``) for ``warmup + seconds``.
 
@@ -342,7 +368,7 @@ def run_phase(
     cpu: dict = {}
 
     def worker():
-        c = Client(server.port)
+        c = Client(server.port, auth=auth)
         try:
             while len(errors) < 50:
                 i = next(counter)
@@ -355,7 +381,7 @@ def run_phase(
                 except OSError as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
                     c.close()
-                    c = Client(server.port)
+                    c = Client(server.port, auth=auth)
                     continue
                 t1 = time.perf_counter()
                 if status != ok:
@@ -437,18 +463,20 @@ def write_benchmarks(args, pg: PG, log: Path) -> tuple[dict, str]:
     migrated_db(pg, db)
     with psycopg.connect(pg.url(db), autocommit=True) as c:
         c.execute(floor_api.CREATE_TABLE)
+    client_id, key = _auth.register_client(pg.sa_url(db), "bench admin", None, "admin", ADMIN_SCOPES)
     tag = f"w{int(time.time())}"
     obs = observation_bodies(2000, args.seed)
     n_pat = int(max(2000, 1500 * args.seconds))
     n_bundle = int(max(500, 400 * args.seconds))
     patients = [orjson.dumps(_data.patient(i, tag)) for i in range(n_pat)]
     bundles = [orjson.dumps(_data.referral_bundle(i, tag)) for i in range(n_bundle)]
-    kw = {"clients": args.clients, "seconds": args.seconds, "warmup": args.warmup}
     results: dict[str, list[dict] | dict] = {"floor": [], "create_observation": []}
     obs_ids: list[str] = []
     pat_mrns: list[str] = []
     with Server(args, pg, db, log) as srv:
-        floor_ok = Client(srv.port).request("POST", "/bench/floor", obs[0])[0] == 201
+        token = _auth.TokenHolder(srv.port, client_id, key, HEADERS)
+        kw = {"clients": args.clients, "seconds": args.seconds, "warmup": args.warmup, "auth": token}
+        floor_ok = Client(srv.port, auth=token).request("POST", "/bench/floor", obs[0])[0] == 201
         if not floor_ok:
             print(
                 "  !! POST /bench/floor is not there: add the 3 lines of bench/README.md to hub/__init__.py\n"
@@ -491,7 +519,7 @@ def write_benchmarks(args, pg: PG, log: Path) -> tuple[dict, str]:
         )
         random.Random(args.seed).shuffle(pat_mrns)
         mrn_items = [("GET", f"/fhir/Patient?identifier={_data.MRN_SYSTEM}|{m}", None) for m in pat_mrns]
-        status, data, _ = Client(srv.port).request(*mrn_items[0])
+        status, data, _ = Client(srv.port, auth=token).request(*mrn_items[0])
         found = len(orjson.loads(data).get("entry", [])) if status == 200 else -1
         if found != 1:
             raise RuntimeError(f"Patient?identifier= found {found} Patients, expected 1")
@@ -506,6 +534,7 @@ def write_benchmarks(args, pg: PG, log: Path) -> tuple[dict, str]:
             **kw,
         )
         server_cmd = srv.describe()
+        results["tokens"] = {"fetched": token.fetches, "fetch_ms": token.fetch_ms}
     return results, server_cmd
 
 
@@ -690,9 +719,16 @@ def search_latency(args, pg: PG, dbs: dict[str, str], log: Path) -> dict[str, di
     later = {k: {q: [] for q in QUERIES} for k in dbs}  # repetitions after the first
     entries = {k: {q: [] for q in QUERIES} for k in dbs}
     cpu = {}
+    callers = {
+        k: _auth.register_client(pg.sa_url(db), "bench admin", None, "admin", ADMIN_SCOPES)
+        for k, db in dbs.items()
+    }
     with contextlib.ExitStack() as stack:
         servers = {k: stack.enter_context(Server(args, pg, db, log)) for k, db in dbs.items()}
-        clients = {k: Client(srv.port) for k, srv in servers.items()}
+        clients = {
+            k: Client(srv.port, auth=_auth.TokenHolder(srv.port, *callers[k], HEADERS))
+            for k, srv in servers.items()
+        }
         for k, c in clients.items():
             for p, code in samples[k][:20]:  # warm each worker's imports and the connection pool
                 for q in QUERIES.values():
@@ -768,6 +804,7 @@ def search_latency(args, pg: PG, dbs: dict[str, str], log: Path) -> dict[str, di
 
 
 PROFILE_BUCKETS = {  # label: (file suffix, function); cumulative CPU, so nested rows overlap
+    "authenticate (token verify, client lookup)": (("hub/api/security.py", "authenticate"),),
     "view function (all below)": (("hub/api/fhir_rest.py", "create"), ("hub/api/floor.py", "floor")),
     "  parse JSON (orjson)": (("hub/fhir/parse.py", "parse_json"),),
     "  fhir.resources model_validate": (("pydantic/main.py", "model_validate"),),
@@ -775,8 +812,10 @@ PROFILE_BUCKETS = {  # label: (file suffix, function); cumulative CPU, so nested
     "  hub rules (validate_resource)": (("hub/fhir/validation.py", "validate_resource"),),
     "  Store.create (all below)": (("hub/fhir/store.py", "create"),),
     "    stamp + extract": (("hub/fhir/store.py", "stamp"), ("hub/fhir/extract.py", "extract")),
-    "    the one-statement INSERT (PostgreSQL)": (("hub/fhir/store.py", "_create_in_one_statement"),),
+    "    one-statement INSERTs (resource + AuditEvent)": (("hub/fhir/store.py", "_create_in_one_statement"),),
     "    allocate_pids (SELECT nextval)": (("hub/db.py", "allocate_pids"),),
+    "    audit: record_write (event, chain append)": (("hub/audit/recorder.py", "record_write"),),
+    "      chain.append (head lock, AuditEvent row, hash)": (("hub/audit/chain.py", "append"),),
     "  SQL statements (SQLAlchemy execute)": (("sqlalchemy/engine/base.py", "execute"),),
     "  pool checkout (+ pre-ping if on)": (("sqlalchemy/pool/base.py", "_checkout"),),
     "  COMMIT": (("sqlalchemy/engine/base.py", "_commit_impl"),),
@@ -799,11 +838,16 @@ def profile_creates(args, pg: PG, n: int) -> dict:
     db = f"{args.db_prefix}_writes"
     if not pg.exists(db):
         migrated_db(pg, db)
-    app = create_app(Config.from_env({}, DATABASE_URL=pg.sa_url(db)))
+    app = create_app(Config.from_env({}, DATABASE_URL=pg.sa_url(db), INSTANCE_PATH=str(INSTANCE_DIR)))
     if "bench_floor" not in app.blueprints:
         app.register_blueprint(floor_api.bp)
     with psycopg.connect(pg.url(db), autocommit=True) as c:
         c.execute(floor_api.CREATE_TABLE)
+    client_id, key = _auth.register_client(
+        pg.sa_url(db), "bench admin (profile)", None, "admin", ADMIN_SCOPES
+    )
+    # In-process requests take well under a token's 300 s: one token is enough.
+    headers = {**HEADERS, "Authorization": f"Bearer {_auth.token_in_process(app, client_id, key)}"}
     client = app.test_client()
     templates, _ = _data.observation_templates()
     rng = random.Random(1)
@@ -817,15 +861,17 @@ def profile_creates(args, pg: PG, n: int) -> dict:
         ("Patient", "/fhir/Patient", pats),
     ):
         for b in bodies[:40]:  # warm: imports, prepared statements, pool
-            client.post(url, data=b, headers=HEADERS)
+            r = client.post(url, data=b, headers=headers)
+            if r.status_code != 201:
+                raise RuntimeError(f"profile {label}: {r.status_code} {r.data[:300]!r}")
         t_cpu, t_wall = time.process_time(), time.perf_counter()
         for b in bodies[40 : 40 + n]:
-            client.post(url, data=b, headers=HEADERS)
+            client.post(url, data=b, headers=headers)
         cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
         prof = cProfile.Profile(time.process_time)
         prof.enable()
         for b in bodies[40 + n :]:
-            r = client.post(url, data=b, headers=HEADERS)
+            r = client.post(url, data=b, headers=headers)
             if r.status_code != 201:
                 raise RuntimeError(f"profile {label}: {r.status_code} {r.data[:300]!r}")
         prof.disable()
@@ -920,6 +966,7 @@ def report(res: dict) -> list[str]:
             f"Writes, reads, identifier search: {res['meta']['clients']} clients, "
             f"{res['meta']['seconds']} s per phase, {res['meta']['server']}"
         )
+        lines.append(f"Every request: {res['meta']['auth']} ({w['tokens']['fetched']} tokens fetched)")
         widths = (30, 8, 11, 8, 8, 7, 30)
         lines.append(
             fmt_row(
@@ -1081,11 +1128,6 @@ def parse_args(argv=None):
     ap.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     ap.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     ap.add_argument("--app", default="wsgi:app", help="gunicorn app (default wsgi:app)")
-    ap.add_argument(
-        "--bearer",
-        default=os.environ.get("XIETONG_BENCH_TOKEN"),
-        help="send 'Authorization: Bearer TOKEN' with every request (default: $XIETONG_BENCH_TOKEN)",
-    )
     ap.add_argument("--load-workers", type=int, default=2, help="processes building bulk-load rows")
     ap.add_argument(
         "--pg",
@@ -1112,8 +1154,6 @@ def size_label(n: int) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.bearer:
-        HEADERS["Authorization"] = f"Bearer {args.bearer}"
     # Ctrl-C and SIGTERM unwind through every ``finally`` (gunicorn is always stopped), even when this
     # was started in the background, where SIGINT is inherited as ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -1137,6 +1177,8 @@ def main(argv=None) -> int:
             "rounds": args.rounds,
             "argv": sys.argv[1:],
             "client": "http.client keep-alive, one connection per thread",
+            "auth": "Bearer token of an admin client (system/*.cruds, no organization: no tenancy "
+            "filter), from POST /auth/token, refreshed every 240 s; writes audited",
         },
         "ratios": {},
     }

@@ -19,7 +19,6 @@ class Hub:
     db: Database
     fhir: FhirService
     operations: dict[str, list[str]] = field(default_factory=dict)  # type -> $operations routed
-    security: dict | None = None
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -113,6 +113,33 @@ def fhir_base_url() -> str:
     return hub_base_url() + "/fhir"
 
 
+def smart_security() -> dict:
+    """``CapabilityStatement.rest.security``: SMART on FHIR, with the OAuth endpoints (SMART App Launch
+    2.x, "Conformance": the oauth-uris extension and the SMART-on-FHIR service code)."""
+    return {
+        "cors": False,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ],
+                "text": "OAuth2 client_credentials with private_key_jwt (SMART Backend Services)",
+            }
+        ],
+        "extension": [
+            {
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [{"url": "token", "valueUri": token_endpoint_url()}],
+            }
+        ],
+        "description": "Every interaction needs a bearer token from the token endpoint (system/ scopes, "
+        "SMART v2) or a signed-in session; see /.well-known/smart-configuration.",
+    }
+
+
 # ----------------------------------------------------------------- client authentication
 
 

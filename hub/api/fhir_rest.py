@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
-from hub.api.auth import fhir_base_url
+from hub.api.auth import fhir_base_url, smart_security
 from hub.api.security import protect
 from hub.errors import BadRequest, MethodNotAllowed, UnsupportedMediaType
 from hub.fhir import bundles, transaction
@@ -110,7 +110,7 @@ def _search_params() -> list[tuple[str, str]]:
 @bp.get("/metadata")
 def metadata():
     ext = current_app.extensions["xietong"]
-    return fhir_response(capability_statement(base_url(), ext.operations, ext.security))
+    return fhir_response(capability_statement(base_url(), ext.operations, smart_security()))
 
 
 @bp.post("")

@@ -123,6 +123,13 @@ def test_capability_statement_lists_what_is_registered(client):
     assert "delete" not in {i["code"] for i in resources["Patient"]["interaction"]}
     assert "delete" in {i["code"] for i in resources["Subscription"]["interaction"]}
     assert "Task:focus" in resources["Task"]["searchInclude"]
+    security = cs["rest"][0]["security"]
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    uris = security["extension"][0]
+    assert uris["url"].endswith("/oauth-uris")
+    assert uris["extension"][0]["valueUri"] == "http://localhost/auth/token"
+    assert {i["code"] for i in resources["AuditEvent"]["interaction"]} >= {"read", "search-type"}
+    assert not {i["code"] for i in resources["AuditEvent"]["interaction"]} & {"create", "update"}
     # Every advertised parameter really works.
     for name, res in resources.items():
         for p in res["searchParam"]:
