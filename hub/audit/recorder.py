@@ -62,9 +62,15 @@ def record_write(db: Database, conn, principal: Principal, subtype: str, touched
 
 
 def record_access(
-    db: Database, principal: Principal, subtype: str, touched: list[Touched], query: str | None = None
+    db: Database,
+    principal: Principal,
+    subtype: str,
+    touched: list[Touched],
+    query: str | None = None,
+    conn=None,
 ) -> None:
-    """After a read or search: one event per patient whose records came from another institution."""
+    """After a read or search: one event per patient whose records came from another institution;
+    in ``conn``'s transaction when the read was part of one (a transaction Bundle), else its own."""
     if principal.kind == "system":
         return
     foreign = [t for t in touched if t.tenant != principal.organization or principal.role == REGULATOR]
@@ -73,34 +79,36 @@ def record_access(
     by_patient: dict[str | None, list[Touched]] = defaultdict(list)
     for t in foreign:
         by_patient[t.patient_id].append(t)
+    if conn is not None:
+        _record_access(db, conn, principal, subtype, by_patient, query)
+        return
+    with db.write() as own:
+        _record_access(db, own, principal, subtype, by_patient, query)
+
+
+def _record_access(db: Database, conn, principal: Principal, subtype: str, by_patient: dict, query) -> None:
     meta = meta_of(principal)
-    with db.write() as conn:
-        for patient, items in by_patient.items():
-            refs = [t.reference for t in items]
-            chain.append(
-                db,
-                conn,
-                events.rest_event(
-                    principal, subtype, patient_id=patient, entities=refs, query=query, request_meta=meta
-                ),
+    for patient, items in by_patient.items():
+        refs = [t.reference for t in items]
+        event = events.rest_event(
+            principal, subtype, patient_id=patient, entities=refs, query=query, request_meta=meta
+        )
+        chain.append(db, conn, event)
+        if patient is None or principal.organization is None:
+            continue
+        for source in sorted({t.tenant for t in items if t.tenant and t.tenant != principal.organization}):
+            export, imported = events.disclosure_pair(
+                source,
+                principal.organization,
+                patient,
+                [t.reference for t in items if t.tenant == source],
+                principal.purpose,
+                principal=principal,
+                request_meta=meta,
+                disclosure_id=str(uuid.uuid4()),
             )
-            if patient is None or principal.organization is None:
-                continue
-            for source in sorted(
-                {t.tenant for t in items if t.tenant and t.tenant != principal.organization}
-            ):
-                export, imported = events.disclosure_pair(
-                    source,
-                    principal.organization,
-                    patient,
-                    [t.reference for t in items if t.tenant == source],
-                    principal.purpose,
-                    principal=principal,
-                    request_meta=meta,
-                    disclosure_id=str(uuid.uuid4()),
-                )
-                chain.append(db, conn, export, tenant=source)
-                chain.append(db, conn, imported, tenant=principal.organization)
+            chain.append(db, conn, export, tenant=source)
+            chain.append(db, conn, imported, tenant=principal.organization)
 
 
 def record_denied(

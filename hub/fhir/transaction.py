@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import Principal
 from hub.db import Database
 from hub.errors import (
@@ -282,7 +283,7 @@ def _execute(service: FhirService, store: Store, e: Entry, pids: list[int], base
         stored = store.delete(TYPES[rtype], fid)
         e.response = {"response": {"status": "204 No Content", "etag": stored.etag}}
     else:
-        e.response = _read_entry(store, e, base)
+        e.response = _read_entry(store, e, base, audit_conn=store.conn)
 
 
 def _if_match(value: str, where: str) -> int:
@@ -295,18 +296,32 @@ def _if_match(value: str, where: str) -> int:
     return int(v)
 
 
-def _read_entry(store: Store, e: Entry, base: str) -> dict:
+def _read_entry(store: Store, e: Entry, base: str, audit_conn=None) -> dict:
+    """A GET entry; what it returns of other institutions is audited like any read (in the bundle's
+    own transaction when there is one: ``audit_conn``)."""
     rtype, fid, query = _split(e.url, e.where)
     rt = resource_type(rtype)
+    principal = store.policy.principal
     if fid is None:
         params = parse_qsl(query or "", keep_blank_values=True)
         result = search.run(store.conn, search.parse(rt, params, policy=store.policy))
+        touched = [Touched(m.type, m.id, m.tenant, m.patient) for m in result.matches + result.includes]
+        record_access(
+            store.db, principal, "search-type", touched, query=f"{rtype}?{query or ''}", conn=audit_conn
+        )
         return {"resource": bundles.searchset(result, base, rtype), "response": {"status": "200 OK"}}
     parts = e.url.partition("?")[0].split("/")
     if len(parts) == 4 and parts[2] == "_history":
         stored = store.vread(rt, fid, int(parts[3]) if parts[3].isdigit() else -1)
     else:
         stored = store.read(rt, fid)
+    record_access(
+        store.db,
+        principal,
+        "read",
+        [Touched(stored.type, stored.id, stored.tenant, stored.patient, stored.version)],
+        conn=audit_conn,
+    )
     return _read_response(stored)
 
 

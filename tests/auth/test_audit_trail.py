@@ -90,3 +90,22 @@ def test_the_trail_verifies_after_all_of_it(db, alliance):
     assert r.status_code == 200 and r.get_json()["ok"] is True
     assert r.get_json()["checked"] == scalar(db, "SELECT count(*) FROM audit_chain") > 5
     assert x["call"]("a", "GET", "/audit/verify").status_code == 403
+
+
+def test_reads_inside_bundles_are_recorded(db, alliance):
+    x = alliance
+    refer(x)
+    for btype in ("batch", "transaction"):
+        mark = len(_events(db))
+        bundle = {
+            "resourceType": "Bundle",
+            "type": btype,
+            "entry": [
+                {"request": {"method": "GET", "url": f"Observation/{x['obs']}"}},
+                {"request": {"method": "GET", "url": f"Observation?patient={x['patient']}"}},
+            ],
+        }
+        r = x["call"]("b", "POST", "/fhir", json=bundle)
+        assert r.status_code == 200, r.get_json()
+        subtypes = [c for e in _events(db)[mark:] for c in _codes(e, "subtype")]
+        assert "read" in subtypes and "search-type" in subtypes, (btype, subtypes)
