@@ -1561,7 +1561,52 @@ def demo_alliance_bundle(today: datetime.date | None = None) -> dict:
         entries.append(_contract(people[patient], _TEAM_BY_KEY[team], number, start))
     for p in _PEOPLE:
         entries += _clinical(p, today)
+    _mark_owners(entries)
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+OWNER_EXTENSION = "http://xietong.example/fhir/StructureDefinition/entry-owner"
+
+
+def _mark_owners(entries: list[dict]) -> None:
+    """Name on each entry the institution that holds the record (the tenant the hub stores it under):
+    an Organization is its own; anything else belongs to the member institution it references, directly
+    or through a PractitionerRole; a Practitioner to the institution of its role."""
+    orgs = {_urn(f"Organization/{o.key}") for o in _ORGS}
+    role_org = {}
+    for e in entries:
+        r = e["resource"]
+        if r["resourceType"] == "PractitionerRole":
+            role_org[e["fullUrl"]] = r["organization"]["reference"]
+            role_org[r["practitioner"]["reference"]] = r["organization"]["reference"]
+
+    def owner(e: dict) -> str | None:
+        if e["fullUrl"] in orgs:
+            return e["fullUrl"]
+        if e["fullUrl"] in role_org:  # a Practitioner, or a PractitionerRole
+            return role_org[e["fullUrl"]]
+        for ref in _references(e["resource"]):
+            if ref in orgs:
+                return ref
+            if ref in role_org:
+                return role_org[ref]
+        return None
+
+    for e in entries:
+        found = owner(e)
+        if found:
+            e["extension"] = [{"url": OWNER_EXTENSION, "valueReference": {"reference": found}}]
+
+
+def _references(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            yield node["reference"]
+        for v in node.values():
+            yield from _references(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _references(v)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from hub.audit.recorder import Touched, record_access
-from hub.auth.principal import Principal
+from hub.auth.principal import ADMIN, Principal
 from hub.db import Database
 from hub.errors import (
     BadRequest,
+    Forbidden,
     HubError,
     Issue,
     MethodNotAllowed,
@@ -25,10 +26,15 @@ from hub.errors import (
     operation_outcome,
 )
 from hub.fhir import bundles, dates, search
+from hub.fhir.extract import parse_reference
 from hub.fhir.parse import check_id, check_rules, check_structure
 from hub.fhir.registry import TYPES
 from hub.fhir.service import DELETABLE, FhirService, conditional_target, lock_criteria, resource_type
 from hub.fhir.store import Store, Stored, new_id
+
+# An entry extension naming the institution a record belongs to; honoured for the alliance office
+# (system jobs such as the demo seed, and admin clients) only: an institution writes as itself.
+OWNER_EXTENSION_PATH = "/StructureDefinition/entry-owner"
 
 METHODS = ("DELETE", "POST", "PUT", "GET", "HEAD")
 ORDER = {m: i for i, m in enumerate(("DELETE", "POST", "PUT", "PATCH", "GET", "HEAD"))}
@@ -43,6 +49,7 @@ class Entry:
     resource: dict | None
     if_none_exist: str | None = None
     if_match: str | None = None
+    owner: str | None = None  # the entry-owner extension: the institution to store the record under
     # filled in by planning:
     rtype: str | None = None
     fid: str | None = None
@@ -73,6 +80,14 @@ def _entries(bundle: dict) -> list[Entry]:
             url = url[1:]
         if method in ("POST", "PUT") and not e.get("resource"):
             raise BadRequest(f"Bundle.entry[{i}] ({method}) has no resource", [f"Bundle.entry[{i}].resource"])
+        owner = next(
+            (
+                x.get("valueReference", {}).get("reference")
+                for x in e.get("extension") or []
+                if x.get("url", "").endswith(OWNER_EXTENSION_PATH)
+            ),
+            None,
+        )
         out.append(
             Entry(
                 i,
@@ -82,6 +97,7 @@ def _entries(bundle: dict) -> list[Entry]:
                 e.get("resource"),
                 req.get("ifNoneExist"),
                 req.get("ifMatch"),
+                owner,
             )
         )
     return out
@@ -109,6 +125,7 @@ def _transaction(service: FhirService, principal: Principal, entries: list[Entry
     with db.write() as conn:
         store = service.store(conn, principal)
         mapping = _plan(db, store, entries)
+        _resolve_owners(store, entries, mapping)
         for e in entries:
             if e.resource is not None:
                 e.resource = _rewrite(e.resource, mapping, store, e.where + ".resource")
@@ -219,6 +236,26 @@ def _plan_entry(db: Database, store: Store, e: Entry, mapping: dict[str, str]) -
             mapping.setdefault(tail, target)
 
 
+def _resolve_owners(store: Store, entries: list[Entry], mapping: dict[str, str]) -> None:
+    """The entry-owner extension, as an Organization id; only the alliance office may name another
+    institution than its own."""
+    principal = store.policy.principal
+    for e in entries:
+        if not e.owner:
+            continue
+        parsed = parse_reference(mapping.get(e.owner, e.owner))
+        if not parsed or parsed[0] != "Organization":
+            raise BadRequest(
+                f"{e.where}.extension: the entry owner must reference an Organization",
+                [f"{e.where}.extension"],
+            )
+        if principal.kind != "system" and principal.role != ADMIN and parsed[1] != principal.organization:
+            raise Forbidden(
+                f"{e.where}: an institution writes its records as itself, not as Organization/{parsed[1]}"
+            )
+        e.owner = parsed[1]
+
+
 def _tail(full_url: str) -> str | None:
     if full_url.startswith("urn:"):
         return None
@@ -267,12 +304,12 @@ def _execute(service: FhirService, store: Store, e: Entry, pids: list[int], base
             return  # an existing match of ifNoneExist
         rt = TYPES[e.rtype]
         resource = {k: v for k, v in e.resource.items() if k != "id"}
-        stored = store.create(rt, resource, fid=e.fid, pid=pids.pop())
+        stored = store.create(rt, resource, fid=e.fid, pid=pids.pop(), tenant=e.owner)
         e.response = bundles.write_response(stored, 201)
     elif e.method == "PUT":
         rt = TYPES[e.rtype]
         if_match = _if_match(e.if_match, e.where) if e.if_match else None
-        stored, created = store.update(rt, e.fid, {**e.resource, "id": e.fid}, if_match)
+        stored, created = store.update(rt, e.fid, {**e.resource, "id": e.fid}, if_match, tenant=e.owner)
         e.response = bundles.write_response(stored, 201 if created else 200)
     elif e.method == "DELETE":
         rtype, fid, _ = _split(e.url, e.where)

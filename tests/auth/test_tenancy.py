@@ -171,3 +171,48 @@ def test_no_token_is_401_with_a_challenge(app):
     assert r.get_json()["resourceType"] == "OperationOutcome"
     r = app.test_client().get("/fhir/Patient", headers={"Authorization": "Bearer not.a.token"})
     assert r.status_code == 401
+
+
+def test_seeded_records_belong_to_their_institutions(app, db):
+    from hub.auth.principal import system
+    from hub.fhir import transaction
+    from hub.seed import demo_alliance_bundle
+    from tests.conftest import scalar
+
+    transaction.process(
+        app.extensions["xietong"].fhir, system("seed"), demo_alliance_bundle(), "http://x/fhir"
+    )
+    for table in ("res_patient", "res_observation", "res_encounter", "res_practitioner", "res_organization"):
+        assert scalar(db, f"SELECT count(*) FROM {table} WHERE tenant IS NULL") <= (
+            1 if table == "res_organization" else 0  # the alliance itself belongs to no member
+        ), table
+    # A member sees its own patients' records, and not another member's unlinked ones.
+    org = scalar(db, "SELECT tenant FROM res_patient ORDER BY pid LIMIT 1")
+    own = scalar(db, f"SELECT count(*) FROM res_observation WHERE tenant = '{org}'")
+    c = app.test_client()
+    h = bearer(app, org)
+    got = c.get("/fhir/Observation?_summary=count", headers=h).get_json()["total"]
+    assert got >= own > 0
+    assert got < scalar(db, "SELECT count(*) FROM res_observation")
+
+
+def test_an_institution_cannot_write_as_another(app, alliance):
+    x = alliance
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "extension": [
+                    {
+                        "url": "http://xietong.example/fhir/StructureDefinition/entry-owner",
+                        "valueReference": {"reference": f"Organization/{x['orgs']['b']}"},
+                    }
+                ],
+                "resource": observation(x["patient"]),
+                "request": {"method": "POST", "url": "Observation"},
+            }
+        ],
+    }
+    r = x["call"]("a", "POST", "/fhir", json=bundle)
+    assert r.status_code == 403 and "writes its records as itself" in r.get_json()["issue"][0]["diagnostics"]
