@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from hub.auth.clients import get_client
 from hub.auth.keys import HubKeys
@@ -28,6 +29,52 @@ def bearer_token(authorization_header: str | None) -> str:
     return token
 
 
+# A client sends the same token on every request for up to 5 minutes: its signature is verified once
+# per process, and kept while it is valid. The client's registration is looked up again at most every
+# CLIENT_RECHECK_SECONDS, so a disabled client is locked out within that time.
+CLIENT_RECHECK_SECONDS = 5.0
+_MAX_CACHED = 10_000
+_verified_tokens: dict[tuple, dict] = {}
+_clients: dict[str, tuple[float, object]] = {}
+
+
+def _verified(keys: HubKeys, token: str, audience, issuer) -> dict:
+    key = (id(keys), token, audience, issuer)
+    claims = _verified_tokens.get(key)
+    if claims is not None and claims["exp"] > time.time():
+        return claims
+    claims = keys.verify(token, audience, issuer=issuer, typ=ACCESS_TOKEN_TYP, max_lifetime=MAX_TOKEN_SECONDS)
+    for name in ("sub", "jti", "scope"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise Unauthorized(f"the access token has no '{name}' claim")
+    if len(_verified_tokens) >= _MAX_CACHED:
+        now = time.time()
+        for k in [k for k, c in list(_verified_tokens.items()) if c["exp"] <= now] or list(_verified_tokens):
+            _verified_tokens.pop(k, None)
+    _verified_tokens[key] = claims
+    return claims
+
+
+def _client(conn_or_db, client_id: str):
+    cached = _clients.get(client_id)
+    if cached is not None and time.monotonic() - cached[0] < CLIENT_RECHECK_SECONDS:
+        return cached[1]
+    if hasattr(conn_or_db, "read"):
+        with conn_or_db.read() as conn:
+            client = get_client(conn, client_id)
+    else:
+        client = get_client(conn_or_db, client_id)
+    if len(_clients) >= _MAX_CACHED:
+        _clients.clear()
+    _clients[client_id] = (time.monotonic(), client)
+    return client
+
+
+def forget_clients() -> None:
+    """Drop the cached registrations (after a client is disabled or changed in this process)."""
+    _clients.clear()
+
+
 def principal_from_token(conn_or_db, keys: HubKeys, token: str, audience: str | None = None, *, issuer=None):
     """Verify a hub-issued access token and return the client's Principal (``Unauthorized`` if not).
 
@@ -36,15 +83,8 @@ def principal_from_token(conn_or_db, keys: HubKeys, token: str, audience: str | 
     still be registered and enabled, and registered with the same institution and role; the
     token's scopes are narrowed to those the client is still registered with.
     """
-    claims = keys.verify(token, audience, issuer=issuer, typ=ACCESS_TOKEN_TYP, max_lifetime=MAX_TOKEN_SECONDS)
-    for name in ("sub", "jti", "scope"):
-        if not isinstance(claims.get(name), str) or not claims[name]:
-            raise Unauthorized(f"the access token has no '{name}' claim")
-    if hasattr(conn_or_db, "read"):
-        with conn_or_db.read() as conn:
-            client = get_client(conn, claims["sub"])
-    else:
-        client = get_client(conn_or_db, claims["sub"])
+    claims = _verified(keys, token, audience, issuer)
+    client = _client(conn_or_db, claims["sub"])
     if client is None:
         raise Unauthorized("the access token's client is not registered (any more)")
     if not client.enabled:

@@ -158,6 +158,9 @@ def _update(conn: Connection, client_id: str, **values) -> None:
     )
     if done.rowcount != 1:
         raise NotFound(f"there is no client '{client_id}'")
+    from hub.auth.bearer import forget_clients  # bearer imports this module
+
+    forget_clients()  # this process at once; other processes within bearer.CLIENT_RECHECK_SECONDS
 
 
 def _client(row) -> Client:

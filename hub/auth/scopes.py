@@ -9,6 +9,7 @@ read. ``str(scope)`` is the normalised v2 form, which is what the hub stores and
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -49,8 +50,11 @@ class Scope:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_scope(text: str) -> Scope:
-    """One scope string -> Scope; raises ScopeError with a message naming what is wrong."""
+    """One scope string -> Scope; raises ScopeError with a message naming what is wrong.
+
+    Cached: every interaction checks the caller's scopes, and a Scope is immutable."""
     if not isinstance(text, str) or not text or any(ch.isspace() for ch in text):
         raise ScopeError(f"'{text}' is not a scope (scopes are separated by spaces)")
     body, sep, query = text.partition("?")
