@@ -14,6 +14,7 @@ from hub.models import pid_counter
 
 log = logging.getLogger(__name__)
 _RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+BEFORE_COMMIT = "xietong.before_commit"  # conn.info key: callables run last in a write transaction
 
 
 class Database:
@@ -45,7 +46,16 @@ class Database:
         """
         try:
             with self.engine.connect().execution_options(xt_write=True) as conn, conn.begin():
-                yield conn
+                hooks = conn.info[BEFORE_COMMIT] = []
+                try:
+                    yield conn
+                    # Work that must be last in the transaction (the audit chain's links: its head
+                    # is then locked only while they are written and the transaction commits).
+                    for hook in hooks:
+                        hook(conn)
+                finally:
+                    if not conn.invalidated:  # a lost connection takes its info with it
+                        conn.info.pop(BEFORE_COMMIT, None)
         except IntegrityError as exc:
             log.warning("write conflict: %s", exc.orig)
             raise Conflict(
@@ -59,6 +69,20 @@ class Database:
             raise Conflict(
                 "the request conflicted with a concurrent one; nothing was stored, retry it"
             ) from None
+
+    @staticmethod
+    def before_commit(conn: Connection, kind: type):
+        """The ``kind()`` hook run as the last step of ``conn``'s write transaction (made on first
+        use): a callable ``hook(conn)`` that lives as long as the transaction."""
+        hooks = conn.info.get(BEFORE_COMMIT)
+        if hooks is None:
+            raise RuntimeError("before_commit needs a transaction opened by Database.write")
+        for hook in hooks:
+            if type(hook) is kind:
+                return hook
+        hook = kind()
+        hooks.append(hook)
+        return hook
 
     @contextmanager
     def read(self):

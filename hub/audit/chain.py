@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -50,7 +50,7 @@ from hub.db import Database
 from hub.fhir import dates
 from hub.fhir.registry import TYPES
 from hub.fhir.store import Store
-from hub.models import pid_seq, resource_tables
+from hub.models import resource_tables
 
 GENESIS = "0" * 64  # the prev_hash of seq 1
 HEAD_ID = 1
@@ -92,35 +92,55 @@ def append(db: Database, conn: Connection, event: dict, tenant=_FROM_EVENT) -> s
         raise ValueError("only AuditEvents go into the audit chain")
     if tenant is _FROM_EVENT:
         tenant = tenant_of(event)
-    seq, prev_hash, prev_recorded, pid = _lock_head(db, conn)
-    if pid is None:
-        pid = db.allocate_pids(conn, 1)[0]
-    stored = Store(db, conn).create(AUDIT_EVENT, event, tenant=tenant, pid=pid)
-    entry_hash = link_hash(prev_hash, stored.body)
-    seq += 1
-    # Time never runs backwards along the chain (checkpoints cut it by time).
-    recorded = max(stored.last_updated, prev_recorded) if prev_recorded else stored.last_updated
-    row = {"seq": seq, "pid": pid, "recorded": recorded, "prev_hash": prev_hash, "entry_hash": entry_hash}
-    if db.is_sqlite:
-        conn.execute(insert(audit_chain).values(**row))
-        conn.execute(
-            update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=entry_hash)
-        )
-    else:
-        conn.execute(_PG_LINK, row)
+    stored = Store(db, conn).create(AUDIT_EVENT, event, tenant=tenant)
+    linker = db.before_commit(conn, _Linker)
+    linker.db = db
+    linker.pending.append((stored.id, stored.body, stored.last_updated))
     return stored.id
 
 
-_PG_LINK = text(
-    """
-WITH c AS (INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash)
-           VALUES (:seq, :pid, :recorded, :prev_hash, :entry_hash))
-UPDATE audit_head SET seq = :seq, entry_hash = :entry_hash WHERE id = 1"""
-)
+class _Linker:
+    """Chains a transaction's events, in the order they were written, as its last step: the head is
+    locked only while the links are written and the transaction commits, and the chain's order is
+    the order in which transactions commit. Lives as long as the transaction (a rollback drops it)."""
+
+    def __init__(self):
+        self.db: Database | None = None
+        self.pending: list[tuple[str, str, datetime]] = []
+
+    def __call__(self, conn: Connection) -> None:
+        if self.pending:
+            _link(self.db, conn, self.pending)
+
+
+def _link(db: Database, conn: Connection, pending: list) -> None:
+    seq, prev_hash, prev_recorded, _ = _lock_head(db, conn)
+    t = audit_events
+    pids = dict(
+        conn.execute(select(t.c.fhir_id, t.c.pid).where(t.c.fhir_id.in_([p[0] for p in pending]))).all()
+    )
+    rows = []
+    for fid, body, last_updated in pending:
+        seq += 1
+        entry_hash = link_hash(prev_hash, body)
+        # Time never runs backwards along the chain (checkpoints cut it by time).
+        prev_recorded = max(last_updated, prev_recorded) if prev_recorded else last_updated
+        rows.append(
+            {
+                "seq": seq,
+                "pid": pids[fid],
+                "recorded": prev_recorded,
+                "prev_hash": prev_hash,
+                "entry_hash": entry_hash,
+            }
+        )
+        prev_hash = entry_hash
+    conn.execute(insert(audit_chain), rows)
+    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=prev_hash))
 
 
 def _lock_head(db: Database, conn: Connection):
-    """(seq, entry_hash, recorded of that row, a new pid or None) of the locked head."""
+    """(seq, entry_hash, recorded of that row, None) of the locked head."""
     h, ch = audit_head, audit_chain
     q = (
         select(h.c.seq, h.c.entry_hash, ch.c.recorded)
@@ -128,13 +148,12 @@ def _lock_head(db: Database, conn: Connection):
         .where(h.c.id == HEAD_ID)
     )
     if not db.is_sqlite:
-        # One round trip: lock the head, read the last row's time, take the event's pid.
-        q = q.add_columns(pid_seq.next_value().label("pid")).with_for_update(of=h)
+        q = q.with_for_update(of=h)  # one round trip: lock the head, read the last row's time
     row = conn.execute(q).first()
     if row is None:
         _create_head(db, conn)
         row = conn.execute(q).first()
-    return row.seq, row.entry_hash, row.recorded, (None if db.is_sqlite else row.pid)
+    return row.seq, row.entry_hash, row.recorded, None
 
 
 def _create_head(db: Database, conn: Connection) -> None:
