@@ -359,6 +359,7 @@ def run_phase(
     """
     cap = len(items) if distinct else 10_000_000
     counter = itertools.count()
+    succeeded = itertools.count()  # all successful requests, the warm-up's included
     start = time.perf_counter()
     measure_from, deadline = start + warmup, start + warmup + seconds
     lat: list[float] = []
@@ -387,6 +388,7 @@ def run_phase(
                 if status != ok:
                     errors.append(f"{status}: {data[:300]!r}")
                     continue
+                next(succeeded)
                 if t0 >= measure_from:
                     lat.append(t1 - t0)
                     ends.append(t1)
@@ -413,6 +415,7 @@ def run_phase(
     res = {
         "phase": name,
         "requests": n,
+        "completed": next(succeeded),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "seconds": round(elapsed, 2),
@@ -804,7 +807,7 @@ def search_latency(args, pg: PG, dbs: dict[str, str], log: Path) -> dict[str, di
 
 
 PROFILE_BUCKETS = {  # label: (file suffix, function); cumulative CPU, so nested rows overlap
-    "authenticate (token verify, client lookup)": (("hub/api/security.py", "authenticate"),),
+    "authenticate (token, client)": (("hub/api/security.py", "authenticate"),),
     "view function (all below)": (("hub/api/fhir_rest.py", "create"), ("hub/api/floor.py", "floor")),
     "  parse JSON (orjson)": (("hub/fhir/parse.py", "parse_json"),),
     "  fhir.resources model_validate": (("pydantic/main.py", "model_validate"),),
@@ -812,10 +815,10 @@ PROFILE_BUCKETS = {  # label: (file suffix, function); cumulative CPU, so nested
     "  hub rules (validate_resource)": (("hub/fhir/validation.py", "validate_resource"),),
     "  Store.create (all below)": (("hub/fhir/store.py", "create"),),
     "    stamp + extract": (("hub/fhir/store.py", "stamp"), ("hub/fhir/extract.py", "extract")),
-    "    one-statement INSERTs (resource + AuditEvent)": (("hub/fhir/store.py", "_create_in_one_statement"),),
+    "    INSERTs (resource + its AuditEvent)": (("hub/fhir/store.py", "_create_in_one_statement"),),
     "    allocate_pids (SELECT nextval)": (("hub/db.py", "allocate_pids"),),
-    "    audit: record_write (event, chain append)": (("hub/audit/recorder.py", "record_write"),),
-    "      chain.append (head lock, AuditEvent row, hash)": (("hub/audit/chain.py", "append"),),
+    "    audit: record_write (all below)": (("hub/audit/recorder.py", "record_write"),),
+    "      chain.append (lock, row, hash)": (("hub/audit/chain.py", "append"),),
     "  SQL statements (SQLAlchemy execute)": (("sqlalchemy/engine/base.py", "execute"),),
     "  pool checkout (+ pre-ping if on)": (("sqlalchemy/pool/base.py", "_checkout"),),
     "  COMMIT": (("sqlalchemy/engine/base.py", "_commit_impl"),),
