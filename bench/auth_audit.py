@@ -349,7 +349,7 @@ PROFILE_BUCKETS = {  # label: [(file suffix, function)]: per spec the largest ma
     "  chain.append (all below)": [("hub/audit/chain.py", "append")],
     "    _lock_head (SELECT ... FOR UPDATE)": [("hub/audit/chain.py", "_lock_head")],
     "    link_hash (canonical JSON + sha256)": [("hub/audit/chain.py", "link_hash")],
-    "  chain links written at commit (if the hub does)": [("hub/audit/chain.py", "_link_pending")],
+    "  chain links written at commit (_link)": [("hub/audit/chain.py", "_link")],
     "  all COMMITs": [("sqlalchemy/engine/base.py", "_commit_impl")],
 }
 CALLEE_BUCKETS = {  # label: ((callee file, function), (caller file, function)): time of those calls
