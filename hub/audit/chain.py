@@ -114,7 +114,7 @@ class _Linker:
 
 
 def _link(db: Database, conn: Connection, pending: list) -> None:
-    seq, prev_hash, prev_recorded, _ = _lock_head(db, conn)
+    seq, prev_hash, prev_recorded = _lock_head(db, conn)
     t = audit_events
     pids = dict(
         conn.execute(select(t.c.fhir_id, t.c.pid).where(t.c.fhir_id.in_([p[0] for p in pending]))).all()
@@ -140,7 +140,7 @@ def _link(db: Database, conn: Connection, pending: list) -> None:
 
 
 def _lock_head(db: Database, conn: Connection):
-    """(seq, entry_hash, recorded of that row, None) of the locked head."""
+    """(seq, entry_hash, recorded of that row) of the locked head."""
     h, ch = audit_head, audit_chain
     q = (
         select(h.c.seq, h.c.entry_hash, ch.c.recorded)
@@ -153,7 +153,7 @@ def _lock_head(db: Database, conn: Connection):
     if row is None:
         _create_head(db, conn)
         row = conn.execute(q).first()
-    return row.seq, row.entry_hash, row.recorded, None
+    return row.seq, row.entry_hash, row.recorded
 
 
 def _create_head(db: Database, conn: Connection) -> None:
