@@ -20,7 +20,7 @@ import urllib.parse
 from joserfc import jwk
 
 from hub.auth import clients
-from hub.auth.demo_token import ASSERTION_TYPE, client_assertion
+from hub.auth.demo_token import token_form
 from hub.db import Database
 
 REFRESH_AFTER = 240.0  # seconds; the hub's tokens live 300 s
@@ -47,17 +47,6 @@ def register_client(
     finally:
         db.dispose()
     return client_id, key
-
-
-def token_form(client_id: str, key: jwk.ECKey, token_url: str, scope: str | None = None) -> dict:
-    form = {
-        "grant_type": "client_credentials",
-        "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": client_assertion(client_id, key, token_url),
-    }
-    if scope:
-        form["scope"] = scope
-    return form
 
 
 def token_in_process(app, client_id: str, key: jwk.ECKey, base: str = "http://localhost") -> str:

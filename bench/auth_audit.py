@@ -41,7 +41,6 @@ import statistics
 import sys
 import threading
 import time
-import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -847,20 +846,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: gunicorn stopped; partial results follow", flush=True)
         res["interrupted"] = True
-    except Exception as exc:
-        traceback.print_exc()
-        print(
-            f"\nfailed: {exc}\n(gunicorn's log: {log.relative_to(ROOT)}); partial results follow", flush=True
-        )
-        res["error"] = f"{type(exc).__name__}: {exc}"
-    res["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
-    print("\n" + "=" * 100)
-    for line in report(res):
-        print(line)
-    out = OUT_DIR / f"auth_audit-{stamp}.json"
-    out.write_bytes(orjson.dumps(res, option=orjson.OPT_INDENT_2))
-    print(f"\ntotal {res['meta']['total_s']} s; figures written to {out.relative_to(ROOT)}")
-    return 1 if res.get("interrupted") or res.get("error") else 0
+    except Exception as exc:  # report what was measured before the failure, then fail
+        core.record_failure(res, exc, log)
+    return core.finish(res, t0, f"auth_audit-{stamp}", report(res))
 
 
 if __name__ == "__main__":

@@ -1246,16 +1246,23 @@ def main(argv=None) -> int:
         print("\ninterrupted: gunicorn stopped; partial results follow", flush=True)
         res["interrupted"] = True
     except Exception as exc:  # report what was measured before the failure, then fail
-        traceback.print_exc()
-        print(
-            f"\nfailed: {exc}\n(gunicorn's log: {log.relative_to(ROOT)}); partial results follow", flush=True
-        )
-        res["error"] = f"{type(exc).__name__}: {exc}"
+        record_failure(res, exc, log)
+    return finish(res, t0, f"fhir_core-{stamp}", report(res))
+
+
+def record_failure(res: dict, exc: Exception, log: Path) -> None:
+    traceback.print_exc()
+    print(f"\nfailed: {exc}\n(gunicorn's log: {log.relative_to(ROOT)}); partial results follow", flush=True)
+    res["error"] = f"{type(exc).__name__}: {exc}"
+
+
+def finish(res: dict, t0: float, name: str, lines) -> int:
+    """Print the report, write the figures to ``bench/out/<name>.json``; 1 if the run was cut short."""
     res["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
     print("\n" + "=" * 100)
-    for line in report(res):
+    for line in lines:
         print(line)
-    out = OUT_DIR / f"fhir_core-{stamp}.json"
+    out = OUT_DIR / f"{name}.json"
     out.write_bytes(orjson.dumps(res, option=orjson.OPT_INDENT_2))
     print(f"\ntotal {res['meta']['total_s']} s; figures written to {out.relative_to(ROOT)}")
     return 1 if res.get("interrupted") or res.get("error") else 0

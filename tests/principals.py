@@ -5,7 +5,7 @@ from __future__ import annotations
 from joserfc import jwk
 
 from hub.auth import clients
-from hub.auth.demo_token import client_assertion
+from hub.auth.demo_token import token_form
 
 BASE = "http://localhost"
 
@@ -21,13 +21,7 @@ def register_client(app, organization=None, role="institution", scopes="system/*
 
 
 def token(app, client_id, key, scope=None, base=BASE) -> str:
-    form = {
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": client_assertion(client_id, key, f"{base}/auth/token"),
-    }
-    if scope:
-        form["scope"] = scope
+    form = token_form(client_id, key, f"{base}/auth/token", scope)
     r = app.test_client().post("/auth/token", data=form, base_url=base)
     assert r.status_code == 200, r.get_json()
     return r.get_json()["access_token"]

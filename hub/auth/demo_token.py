@@ -40,6 +40,18 @@ def client_assertion(client_id: str, key: jwk.ECKey, token_url: str, lifetime: i
     return jwt.encode({"alg": "ES384", "kid": key.kid, "typ": "JWT"}, claims, key, algorithms=["ES384"])
 
 
+def token_form(client_id: str, key: jwk.ECKey, token_url: str, scope: str | None = None) -> dict:
+    """The form of a client_credentials request authenticated by a signed client assertion."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": client_assertion(client_id, key, token_url),
+    }
+    if scope:
+        form["scope"] = scope
+    return form
+
+
 def get_token(name: str, url: str, instance_path: str, scope: str | None = None) -> dict:
     folder = demo_directory(instance_path)
     info_file, key_file = folder / f"{name}.client.json", folder / f"{name}.jwk.json"
@@ -55,14 +67,7 @@ def get_token(name: str, url: str, instance_path: str, scope: str | None = None)
         config = requests.get(f"{base}/.well-known/smart-configuration", timeout=10)
         config.raise_for_status()
         token_url = config.json()["token_endpoint"]
-        form = {
-            "grant_type": "client_credentials",
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(client_id, key, token_url),
-        }
-        if scope:
-            form["scope"] = scope
-        resp = requests.post(token_url, data=form, timeout=10)
+        resp = requests.post(token_url, data=token_form(client_id, key, token_url, scope), timeout=10)
     except (requests.RequestException, ValueError, KeyError) as exc:
         raise SystemExit(f"cannot reach the hub at {base}: {exc}") from None
     body = resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else {}
