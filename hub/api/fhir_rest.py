@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, g, request
 from hub.api.auth import fhir_base_url, smart_security
 from hub.api.security import protect
 from hub.errors import BadRequest, MethodNotAllowed, UnsupportedMediaType
-from hub.fhir import bundles, transaction
+from hub.fhir import bundles, operations, transaction
 from hub.fhir.capability import capability_statement
 from hub.fhir.parse import parse_json
 from hub.fhir.service import FhirService
@@ -110,7 +110,8 @@ def _search_params() -> list[tuple[str, str]]:
 @bp.get("/metadata")
 def metadata():
     ext = current_app.extensions["xietong"]
-    return fhir_response(capability_statement(base_url(), ext.operations, smart_security()))
+    routed = {**ext.operations, **operations.registered()}
+    return fhir_response(capability_statement(base_url(), routed, smart_security()))
 
 
 @bp.post("")
@@ -193,3 +194,38 @@ def instance_history(rtype: str, fid: str):
 @bp.get("/<rtype>/<fid>/_history/<vid>")
 def vread(rtype: str, fid: str, vid: str):
     return _read(service().vread(g.principal, rtype, fid, vid))
+
+
+@bp.route("/<rtype>/$<name>", methods=["GET", "POST"])
+@bp.route("/<rtype>/<fid>/$<name>", methods=["GET", "POST"])
+def operation(rtype: str, name: str, fid: str | None = None):
+    op = operations.find(rtype, name, fid is not None, request.method)
+    hub = current_app.extensions["xietong"]
+    from hub.auth.tenancy import Policy
+
+    Policy(g.principal).require(rtype, op.interaction)
+    body = None
+    if request.method == "POST" and op.body != "none" and request.content_length != 0:
+        body = _body()
+        if op.body == "parameters" and body.get("resourceType") != "Parameters":
+            raise BadRequest(
+                f"${name} takes a Parameters resource (got {body.get('resourceType')!r})",
+                ["Parameters"],
+            )
+    call = operations.Call(
+        hub,
+        g.principal,
+        rtype,
+        fid,
+        name,
+        request.method,
+        body,
+        list(request.args.items(multi=True)),
+        {k: v for k, v in request.headers.items()},
+    )
+    out = op.handler(call)
+    if isinstance(out, Response):
+        return out
+    if isinstance(out, tuple):
+        return fhir_response(*out)
+    return fhir_response(out)

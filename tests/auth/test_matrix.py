@@ -69,6 +69,14 @@ MATRIX = {
     ("fhir.refused", "PATCH"): ("/fhir/Observation/{obs}", None, _fhir(405, 405, 405, 405), None),
     ("fhir.refused", "DELETE"): ("/fhir/Observation?_id={obs}", None, _fhir(405, 405, 405, 405), None),
     ("fhir.bundle", "POST"): ("/fhir", {"json": "batch-read"}, _fhir(200, 200, 200, 200), True),
+    # No operation is called $unknown: the dispatcher says so, to every authenticated caller.
+    ("fhir.operation", "GET"): ("/fhir/Observation/$unknown", None, _fhir(404, 404, 404, 404), None),
+    ("fhir.operation", "POST"): (
+        "/fhir/Observation/{obs}/$unknown",
+        None,
+        _fhir(404, 404, 404, 404),
+        None,
+    ),
     ("home.index", "GET"): ("/", None, ANY, None),
     ("audit.verify", "GET"): ("/audit/verify", None, _fhir(403, 403, 403, 200), None),
     ("audit.checkpoints", "GET"): ("/audit/checkpoints", None, _fhir(403, 403, 403, 200), None),
