@@ -30,6 +30,9 @@ class Config:
     ACCESS_TOKEN_SECONDS: int = 300
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_LOCKOUT_SECONDS: int = 900
+    # How often each hub process links waiting AuditEvents into the hash chain (milliseconds);
+    # 0: no chainer in the hub processes (run `flask audit chain --follow` instead).
+    AUDIT_CHAIN_INTERVAL_MS: int = 200
     SQL_ECHO: bool = False
     TESTING: bool = False
 
@@ -62,6 +65,8 @@ class Config:
             raise ConfigError("ACCESS_TOKEN_SECONDS must be between 30 and 300 (SMART Backend Services)")
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL")
+        if self.AUDIT_CHAIN_INTERVAL_MS < 0:
+            raise ConfigError("AUDIT_CHAIN_INTERVAL_MS must be 0 (no in-process chainer) or more")
         if not 1 <= self.SEARCH_DEFAULT_COUNT <= self.SEARCH_MAX_COUNT:
             raise ConfigError("SEARCH_DEFAULT_COUNT must be between 1 and SEARCH_MAX_COUNT")
 

@@ -1,22 +1,29 @@
 """The audit chain: AuditEvents stored in order, each linked to its predecessor by a hash (AUD-05).
 
 ``append`` stores an AuditEvent through the FHIR store, in the caller's transaction, so that the
-change it records and its record commit or roll back together, and adds its ``audit_chain`` row::
+change it records and its record commit or roll back together, and marks it waiting
+(``audit_pending``). ``link_pending`` -- the chainer, run by a background thread of each hub
+process (``hub.audit.chainer``) or by ``flask audit chain`` -- then adds the ``audit_chain`` rows of
+waiting events in batches::
 
     entry_hash(n) = sha256( entry_hash(n-1) || canonical(body(n)) )      entry_hash(0) = GENESIS
 
 where ``entry_hash`` is the lower-case hex digest, ``||`` is byte concatenation of its ASCII form
 and the canonical bytes, and ``canonical`` (defined once, below) is the stored JSON text re-serialised
-with sorted keys and no whitespace. Writers are serialised on the one ``audit_head`` row
+with sorted keys and no whitespace. Chainers are serialised on the one ``audit_head`` row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer lock, taken by ``Database.write``,
-already lets one writer in at a time), so the chain is one line whatever the concurrency. Hold the
-lock briefly: call ``append`` at the end of the transaction, after the audited change.
+already lets one writer in at a time), so the chain is one line whatever the concurrency, and
+request transactions never wait on that lock.
+
+Between its commit and its chaining an event is protected as every event is (the append-only
+triggers below); what the chain adds -- its place in a signed order -- it gets within a moment.
+``verify`` reports how many events are waiting.
 
 ``verify`` walks the chain in ``seq`` order, streaming rows in batches, and names the first break:
 a changed body (its hash no longer matches), a missing row (a gap in ``seq``, or a chain row whose
 AuditEvent is gone), a changed ``prev_hash`` link, rows swapped or reordered, a head that
 disagrees with the chain's end, a row that disagrees with a signed checkpoint, and AuditEvents
-that are not in the chain at all.
+that are neither in the chain nor waiting for it.
 
 A hash chain shows order and tampering, not wall-clock truth: whoever can rewrite the whole
 chain from some row on can recompute every later hash. So a signed daily ``checkpoint`` (the
@@ -40,12 +47,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from hub.audit.events import tenant_of
-from hub.audit.tables import audit_chain, audit_checkpoint, audit_head
+from hub.audit.tables import audit_chain, audit_checkpoint, audit_head, audit_pending
 from hub.db import Database
 from hub.fhir import dates
 from hub.fhir.registry import TYPES
@@ -55,6 +62,7 @@ from hub.models import resource_tables
 GENESIS = "0" * 64  # the prev_hash of seq 1
 HEAD_ID = 1
 BATCH = 5000  # rows per fetch when verifying
+LINK_BATCH = 2000  # events chained per transaction
 CHECKPOINT_PURPOSE = "xietong-audit-checkpoint"
 _FROM_EVENT = object()
 
@@ -83,60 +91,82 @@ def link_hash(prev_hash: str, body: str | bytes) -> str:
 
 
 def append(db: Database, conn: Connection, event: dict, tenant=_FROM_EVENT) -> str:
-    """Store ``event`` (an AuditEvent dict) and chain it, in the caller's open write transaction.
+    """Store ``event`` (an AuditEvent dict) in the caller's open write transaction, waiting to be chained.
 
     ``tenant``: the institution the event is stored under; by default the one the event names
-    (``hub.audit.events.tenant_of``). Returns the AuditEvent's id. Nothing is committed here.
+    (``hub.audit.events.tenant_of``). Returns the AuditEvent's id. Nothing is committed here: the
+    event and the change it records commit (or roll back) together, and ``link_pending`` chains it
+    after the commit, so request transactions never queue on the chain's head.
     """
     if event.get("resourceType") != "AuditEvent":
         raise ValueError("only AuditEvents go into the audit chain")
     if tenant is _FROM_EVENT:
         tenant = tenant_of(event)
     stored = Store(db, conn).create(AUDIT_EVENT, event, tenant=tenant)
-    linker = db.before_commit(conn, _Linker)
-    linker.db = db
-    linker.pending.append((stored.id, stored.body, stored.last_updated))
+    conn.execute(insert(audit_pending).from_select(["pid"], _pid_of(stored.id)))
     return stored.id
 
 
-class _Linker:
-    """Chains a transaction's events, in the order they were written, as its last step: the head is
-    locked only while the links are written and the transaction commits, and the chain's order is
-    the order in which transactions commit. Lives as long as the transaction (a rollback drops it)."""
-
-    def __init__(self):
-        self.db: Database | None = None
-        self.pending: list[tuple[str, str, datetime]] = []
-
-    def __call__(self, conn: Connection) -> None:
-        if self.pending:
-            _link(self.db, conn, self.pending)
+def _pid_of(fid: str):
+    return select(audit_events.c.pid).where(audit_events.c.fhir_id == fid)
 
 
-def _link(db: Database, conn: Connection, pending: list) -> None:
-    seq, prev_hash, prev_recorded = _lock_head(db, conn)
-    t = audit_events
-    pids = dict(
-        conn.execute(select(t.c.fhir_id, t.c.pid).where(t.c.fhir_id.in_([p[0] for p in pending]))).all()
-    )
-    rows = []
-    for fid, body, last_updated in pending:
-        seq += 1
-        entry_hash = link_hash(prev_hash, body)
-        # Time never runs backwards along the chain (checkpoints cut it by time).
-        prev_recorded = max(last_updated, prev_recorded) if prev_recorded else last_updated
-        rows.append(
-            {
-                "seq": seq,
-                "pid": pids[fid],
-                "recorded": prev_recorded,
-                "prev_hash": prev_hash,
-                "entry_hash": entry_hash,
-            }
+def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
+    """Chain the AuditEvents waiting in ``audit_pending``, oldest first, in one transaction; the number
+    chained (0: nothing was waiting). Concurrent chainers take turns on the head's lock.
+
+    The chain's order is the order in which events are chained: an event whose transaction committed
+    late is chained after events that were written after it, never skipped.
+    """
+    with db.read() as conn:
+        if conn.execute(select(audit_pending.c.pid).limit(1)).first() is None:
+            return 0  # the common case: no write transaction, no lock
+    with db.write() as conn:
+        seq, prev_hash, prev_recorded = _lock_head(db, conn)
+        t = audit_events
+        rows = conn.execute(
+            select(t.c.pid, t.c.body)
+            .select_from(audit_pending.join(t, t.c.pid == audit_pending.c.pid))
+            .order_by(audit_pending.c.pid)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return 0
+        # Time never runs backwards along the chain (checkpoints cut it by the time of linking).
+        now = dates.now_utc()
+        recorded = max(now, prev_recorded) if prev_recorded else now
+        links = []
+        for pid, body in rows:
+            seq += 1
+            entry_hash = link_hash(prev_hash, body)
+            links.append(
+                {
+                    "seq": seq,
+                    "pid": pid,
+                    "recorded": recorded,
+                    "prev_hash": prev_hash,
+                    "entry_hash": entry_hash,
+                }
+            )
+            prev_hash = entry_hash
+        conn.execute(insert(audit_chain), links)
+        conn.execute(delete(audit_pending).where(audit_pending.c.pid.in_([r.pid for r in rows])))
+        conn.execute(
+            update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=prev_hash)
         )
-        prev_hash = entry_hash
-    conn.execute(insert(audit_chain), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=prev_hash))
+        return len(rows)
+
+
+def link_all(db: Database) -> int:
+    """Chain everything that is waiting (a flush): the number chained."""
+    total = 0
+    while n := link_pending(db):
+        total += n
+    return total
+
+
+def pending_count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(audit_pending)).scalar() or 0
 
 
 def _lock_head(db: Database, conn: Connection):
@@ -184,6 +214,7 @@ class VerifyResult:
     head_seq: int | None  # what audit_head says (None: no head)
     first_broken_seq: int | None  # the first seq that does not verify (None if ok, or not per-row)
     reason: str | None
+    pending: int = 0  # AuditEvents stored and waiting to be chained (not a break)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -227,8 +258,10 @@ def verify(
     ).first()
     head_seq = head.seq if head else None
 
+    waiting = pending_count(conn)
+
     def broken(seq, reason, checked):
-        return VerifyResult(False, checked, head_seq, seq, reason)
+        return VerifyResult(False, checked, head_seq, seq, reason, waiting)
 
     prev = anchor_hash
     if prev is None:
@@ -296,7 +329,7 @@ def verify(
     if end_seq is not None:
         if last != end_seq:
             return broken(last + 1, f"the chain ends at seq {last}, before seq {end_seq}", checked)
-        return VerifyResult(True, checked, head_seq, None, None)
+        return VerifyResult(True, checked, head_seq, None, None, waiting)
     beyond = [(s, d) for s, (d, _) in checkpoints.items() if s > last]
     if beyond:
         s, d = min(beyond)
@@ -316,9 +349,18 @@ def verify(
         return broken(last, f"audit_head's hash disagrees with seq {last}", checked)
     if start_seq <= 1:
         total = conn.execute(select(func.count()).select_from(ae)).scalar()
-        if total != checked:
-            return broken(None, f"{total - checked} AuditEvent rows are not in the audit chain", checked)
-    return VerifyResult(True, checked, head_seq, None, None)
+        if total != checked + waiting:
+            orphans = conn.execute(
+                select(func.count())
+                .select_from(ae)
+                .where(~ae.c.pid.in_(select(ch.c.pid)), ~ae.c.pid.in_(select(audit_pending.c.pid)))
+            ).scalar()
+            return broken(
+                None,
+                f"{orphans} AuditEvent rows are neither in the audit chain nor waiting to be chained",
+                checked,
+            )
+    return VerifyResult(True, checked, head_seq, None, None, waiting)
 
 
 # --------------------------------------------------------------------------- checkpoints

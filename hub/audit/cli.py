@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time as time_mod
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,27 @@ def register_cli(app: Flask) -> None:
         click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
         if not result.ok or bad:
             sys.exit(1)
+
+    @audit_cli.command("chain")
+    @click.option("--follow", is_flag=True, help="Keep linking new events as they arrive.")
+    @click.option("--interval", default=1.0, show_default=True, help="Seconds between looks, with --follow.")
+    def chain_cmd(follow: bool, interval: float):
+        """Link AuditEvents waiting to be chained (fit for cron; the hub processes also do it)."""
+        from hub.audit.chainer import Chainer
+
+        chainer = Chainer(_db(), interval)
+        linked = chainer.run_once()
+        click.echo(f"{linked} AuditEvents chained")
+        if not follow:
+            return
+        try:
+            while True:
+                time_mod.sleep(interval)
+                n = chainer.run_once()
+                if n:
+                    click.echo(f"{n} AuditEvents chained")
+        except KeyboardInterrupt:
+            pass
 
     @audit_cli.command("checkpoint")
     @click.option("--day", default=None, help="The UTC day to close (YYYY-MM-DD); default: yesterday (UTC).")

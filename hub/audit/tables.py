@@ -27,6 +27,15 @@ audit_head = Table(
     Column("entry_hash", String(64), nullable=False),
 )
 
+# AuditEvents stored but not yet chained: written in the transaction of the event itself, removed
+# in the transaction that chains it. The chainer (``hub.audit.chain.link_pending``) links them in
+# batches, so that request transactions never wait on the head.
+audit_pending = Table(
+    "audit_pending",
+    metadata,
+    Column("pid", PID, primary_key=True, autoincrement=False),  # res_auditevent.pid
+)
+
 audit_checkpoint = Table(
     "audit_checkpoint",
     metadata,

@@ -51,16 +51,20 @@ def sample_event(i: int, principal: Principal = CLIENT) -> dict:
     )
 
 
-def append_events(db, n: int, start: int = 0) -> list[str]:
+def append_events(db, n: int, start: int = 0, link: bool = True) -> list[str]:
+    """``n`` events, one transaction each, then chained (``link``) as the hub's chainer would."""
     ids = []
     for i in range(start, start + n):
         with db.write() as conn:
             ids.append(chain.append(db, conn, sample_event(i)))
+    if link:
+        chain.link_all(db)
     return ids
 
 
 def concurrent_writer(url: str, n: int, worker: int, barrier) -> None:
-    """A separate process: its own Database on ``url``, appending ``n`` events one transaction each."""
+    """A separate process: its own Database on ``url``, appending ``n`` events one transaction each,
+    and chaining what is waiting after each (as every hub process's chainer does, concurrently)."""
     from hub.db import Database
 
     db = Database(url, pool_size=1)
@@ -76,5 +80,6 @@ def concurrent_writer(url: str, n: int, worker: int, barrier) -> None:
             )
             with db.write() as conn:
                 chain.append(db, conn, event)
+            chain.link_pending(db)
     finally:
         db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +11,9 @@ from flask import g, request
 from sqlalchemy import text
 
 from hub.audit import api, chain
+from hub.audit.chainer import Chainer
 from hub.audit.cli import register_cli
-from tests.audit import CLIENT, REGULATOR, LocalSigner, append_events
+from tests.audit import CLIENT, REGULATOR, LocalSigner, append_events, sample_event
 from tests.conftest import scalar
 
 PRINCIPALS = {"regulator": REGULATOR, "institution": CLIENT}
@@ -120,6 +122,7 @@ def test_login_hook_chains_sign_ins(db):
         ("110123", "0"),
     ]
     assert scalar(db, "SELECT count(DISTINCT tenant) FROM res_auditevent") == 1
+    assert chain.link_all(db) == 3
     with chain.snapshot(db) as conn:
         assert chain.verify(conn).checked == 3
 
@@ -152,6 +155,35 @@ def test_cli_verify_checkpoint_and_export(audit_app, db, tmp_path):
         conn.execute(text("UPDATE audit_head SET entry_hash = :h"), {"h": "b" * 64})
     r = runner.invoke(args=["audit", "verify"])
     assert r.exit_code == 1 and json.loads(r.output)["ok"] is False
+
+
+def test_cli_chain_links_what_is_waiting(audit_app, db):
+    runner = audit_app.test_cli_runner()
+    append_events(db, 3, link=False)
+    r = runner.invoke(args=["audit", "verify"])
+    assert r.exit_code == 0 and (json.loads(r.output)["checked"], json.loads(r.output)["pending"]) == (0, 3)
+    r = runner.invoke(args=["audit", "chain"])
+    assert r.exit_code == 0 and "3 AuditEvents chained" in r.output
+    r = runner.invoke(args=["audit", "verify"])
+    assert (json.loads(r.output)["checked"], json.loads(r.output)["pending"]) == (3, 0)
+
+
+def test_the_background_chainer_links_events_as_they_arrive(audit_app, db):
+    """The thread each hub process runs (``wsgi.py`` starts it): events written while it runs end up
+    chained, with nobody calling it; stopping it leaves nothing half-linked."""
+    chainer = Chainer(db, 0.02).start()
+    try:
+        append_events(db, 5, link=False)
+        with db.write() as conn:
+            chain.append(db, conn, sample_event(50))
+        deadline = time.monotonic() + 30  # a bound on the wait, not a speed requirement
+        while scalar(db, "SELECT count(*) FROM audit_pending") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        chainer.stop()
+    assert scalar(db, "SELECT count(*) FROM audit_pending") == 0
+    with chain.snapshot(db) as conn:
+        assert chain.verify(conn) == chain.VerifyResult(True, 6, 6, None, None)
 
 
 def test_cli_verify_fails_on_a_forged_checkpoint(audit_app, db):

@@ -45,6 +45,9 @@ def test_append_then_verify(db):
     ids = append_events(db, 23)
     with db.write() as conn:  # several events in one transaction: one per patient
         ids += [chain.append(db, conn, sample_event(i)) for i in range(100, 105)]
+    # Stored, and waiting: verify says so, and it is not a break.
+    assert verify(db) == chain.VerifyResult(True, 23, 23, None, None, pending=5)
+    assert chain.link_all(db) == 5
     result = verify(db)
     assert result == chain.VerifyResult(True, 28, 28, None, None)
     assert scalar(db, "SELECT count(*) FROM audit_chain") == 28
@@ -170,7 +173,7 @@ def test_an_audit_event_outside_the_chain_is_found(db):
         Store(db, conn).create(TYPES["AuditEvent"], sample_event(99), tenant="org-county-1")
     result = verify(db)
     assert not result.ok and result.first_broken_seq is None
-    assert result.reason == "1 AuditEvent rows are not in the audit chain"
+    assert result.reason == "1 AuditEvent rows are neither in the audit chain nor waiting to be chained"
 
 
 def test_the_change_and_its_record_commit_or_roll_back_together(db):
@@ -178,12 +181,14 @@ def test_the_change_and_its_record_commit_or_roll_back_together(db):
     with pytest.raises(RuntimeError), db.write() as conn:
         Store(db, conn).create(rt, patient(), tenant="org-county-1")  # the store records the write itself
         raise RuntimeError("the request fails after the audit record was written")
-    for table in ("res_patient", "res_auditevent", "audit_chain"):
+    for table in ("res_patient", "res_auditevent", "audit_pending", "audit_chain"):
         assert scalar(db, f"SELECT count(*) FROM {table}") == 0, table
     assert (scalar(db, "SELECT seq FROM audit_head") or 0) == 0
     with db.write() as conn:
         Store(db, conn).create(rt, patient(), tenant="org-county-1")  # the store records the write itself
     assert scalar(db, "SELECT count(*) FROM res_patient") == 1
+    assert scalar(db, "SELECT count(*) FROM audit_pending") == 1
+    assert chain.link_all(db) == 1
     assert scalar(db, "SELECT count(*) FROM audit_chain") == 1
     assert verify(db).ok
 
@@ -191,8 +196,11 @@ def test_the_change_and_its_record_commit_or_roll_back_together(db):
 def test_a_missing_head_with_rows_refuses_appends(db):
     append_events(db, 2)
     tamper(db, "audit_head", "DELETE FROM audit_head")
-    with pytest.raises(chain.AuditChainError, match="audit_head is missing"), db.write() as conn:
-        chain.append(db, conn, sample_event(1))
+    with db.write() as conn:
+        chain.append(db, conn, sample_event(1))  # stored, and kept waiting ...
+    with pytest.raises(chain.AuditChainError, match="audit_head is missing"):
+        chain.link_pending(db)  # ... because nothing is chained onto a tampered chain
+    assert scalar(db, "SELECT count(*) FROM audit_pending") == 1
     assert not verify(db).ok
 
 
@@ -315,9 +323,9 @@ def test_bodies_are_stored_compact_and_hash_stably(db):
     assert chain.canonical(body) == orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
 
 
-def test_events_are_chained_in_commit_order_and_an_open_transaction_does_not_hold_the_head(db):
-    """An event is linked as its transaction's last step: a long transaction that has written an
-    event does not hold up other writers (PostgreSQL), and the chain's order is the commit order."""
+def test_an_open_transaction_holds_nobody_up_and_its_late_event_is_chained_not_skipped(db):
+    """Writers never wait on the chain's head: an event is chained after its transaction commits. An
+    event written early but committed late is chained after later ones, and never skipped."""
     append_events(db, 1)
     second_id = []
 
@@ -333,8 +341,11 @@ def test_events_are_chained_in_commit_order_and_an_open_transaction_does_not_hol
         # PostgreSQL: the second writer commits while the first is still open. SQLite: it waits for
         # the database's single write lock.
         assert writer.is_alive() == db.is_sqlite
+        if not db.is_sqlite:
+            assert chain.link_all(db) == 1  # the chainer sees the committed event only
     writer.join(30)
     assert not writer.is_alive() and second_id
+    chain.link_all(db)
     seqs = {
         fid: scalar(
             db,
@@ -345,4 +356,5 @@ def test_events_are_chained_in_commit_order_and_an_open_transaction_does_not_hol
     }
     committed_first, committed_last = (first_id, second_id[0]) if db.is_sqlite else (second_id[0], first_id)
     assert seqs == {committed_first: 2, committed_last: 3}
+    assert scalar(db, "SELECT count(*) FROM audit_pending") == 0
     assert verify(db).checked == 3 and verify(db).ok
