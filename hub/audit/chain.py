@@ -64,7 +64,8 @@ HEAD_ID = 1
 BATCH = 5000  # rows per fetch when verifying
 LINK_BATCH = 2000  # events chained per transaction
 CHECKPOINT_PURPOSE = "xietong-audit-checkpoint"
-_FROM_EVENT = object()
+_FROM_EVENT = object()  # append's default tenant: the one the event names
+FROM_EVENT = _FROM_EVENT
 
 AUDIT_EVENT = TYPES["AuditEvent"]
 audit_events = resource_tables["AuditEvent"]
@@ -98,17 +99,18 @@ def append(db: Database, conn: Connection, event: dict, tenant=_FROM_EVENT) -> s
     event and the change it records commit (or roll back) together, and ``link_pending`` chains it
     after the commit, so request transactions never queue on the chain's head.
     """
-    if event.get("resourceType") != "AuditEvent":
-        raise ValueError("only AuditEvents go into the audit chain")
-    if tenant is _FROM_EVENT:
-        tenant = tenant_of(event)
-    stored = Store(db, conn).create(AUDIT_EVENT, event, tenant=tenant)
-    conn.execute(insert(audit_pending).from_select(["pid"], _pid_of(stored.id)))
-    return stored.id
+    return append_many(db, conn, [(event, tenant)])[0]
 
 
-def _pid_of(fid: str):
-    return select(audit_events.c.pid).where(audit_events.c.fhir_id == fid)
+def append_many(db: Database, conn: Connection, items: list[tuple[dict, object]]) -> list[str]:
+    """Several events, ``(event, tenant or _FROM_EVENT)``, in one go (one statement on PostgreSQL)."""
+    batch = []
+    for event, tenant in items:
+        if event.get("resourceType") != "AuditEvent":
+            raise ValueError("only AuditEvents go into the audit chain")
+        batch.append((event, tenant_of(event) if tenant is _FROM_EVENT else tenant))
+    stored = Store(db, conn).append_only(AUDIT_EVENT, batch, mark=audit_pending)
+    return [s.id for s in stored]
 
 
 def link_pending(db: Database, limit: int = LINK_BATCH) -> int:

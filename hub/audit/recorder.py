@@ -87,13 +87,15 @@ def record_access(
 
 
 def _record_access(db: Database, conn, principal: Principal, subtype: str, by_patient: dict, query) -> None:
+    """Every event of the request (per patient: the access, and each disclosure pair) in one append."""
     meta = meta_of(principal)
+    batch: list[tuple[dict, object]] = []
     for patient, items in by_patient.items():
         refs = [t.reference for t in items]
         event = events.rest_event(
             principal, subtype, patient_id=patient, entities=refs, query=query, request_meta=meta
         )
-        chain.append(db, conn, event)
+        batch.append((event, chain.FROM_EVENT))
         if patient is None or principal.organization is None:
             continue
         for source in sorted({t.tenant for t in items if t.tenant and t.tenant != principal.organization}):
@@ -107,8 +109,8 @@ def _record_access(db: Database, conn, principal: Principal, subtype: str, by_pa
                 request_meta=meta,
                 disclosure_id=str(uuid.uuid4()),
             )
-            chain.append(db, conn, export, tenant=source)
-            chain.append(db, conn, imported, tenant=principal.organization)
+            batch += [(export, source), (imported, principal.organization)]
+    chain.append_many(db, conn, batch)
 
 
 def record_denied(

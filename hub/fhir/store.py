@@ -132,6 +132,56 @@ class Store:
             "create", Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
         )
 
+    def append_only(self, rt: ResourceType, items: list[tuple[dict, str | None]], mark=None) -> list[Stored]:
+        """Create records that are never changed (``UNVERSIONED`` types: the audit trail), several at
+        once: ``items`` are ``(resource, tenant)``. Their one version lives in the type's table (no
+        ``resource_history`` row: vread and history read it there). ``mark``: a table with a ``pid``
+        column that gets each new record's pid in the same statement (the chain's waiting list).
+
+        On PostgreSQL everything -- rows, index rows, marks -- is one statement."""
+        if rt.name not in UNVERSIONED:
+            raise ValueError(f"{rt.name} records are versioned; use create")
+        self.policy.require(rt.name, "create")
+        when = dates.now_utc()
+        prepared = []
+        for resource, tenant in items:
+            fid = new_id()
+            body = stamp(resource, fid, 1, when)
+            prepared.append((fid, tenant, dumps(body), extract(rt, body)))
+        if not prepared:
+            return []
+        if self.db.is_sqlite:
+            pids = self.db.allocate_pids(self.conn, len(prepared))
+            table = resource_tables[rt.name]
+            self.conn.execute(
+                insert(table),
+                [
+                    {
+                        "pid": pid,
+                        "fhir_id": fid,
+                        "version": 1,
+                        "last_updated": when,
+                        "deleted": False,
+                        "tenant": tenant,
+                        "patient": rows.patient,
+                        "date_low": rows.date_low,
+                        "date_high": rows.date_high,
+                        "body": text,
+                    }
+                    for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
+                ],
+            )
+            for pid, (_, _, _, rows) in zip(pids, prepared, strict=True):
+                self._index(pid, rows)
+            if mark is not None:
+                self.conn.execute(insert(mark), [{"pid": pid} for pid in pids])
+        else:
+            _append_in_one_statement(self.conn, rt, when, prepared, mark)
+        return [
+            Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
+            for fid, tenant, text, rows in prepared
+        ]
+
     def update(
         self,
         rt: ResourceType,
@@ -333,6 +383,11 @@ class Store:
     def vread(self, rt: ResourceType, fid: str, version: int) -> Stored:
         self.policy.require(rt.name, "vread")
         table = resource_tables[rt.name]
+        if rt.name in UNVERSIONED:
+            current = self.read(rt, fid)  # policy, 404
+            if version != current.version:
+                raise NotFound(f"{rt.name}/{fid} has no version {version}")
+            return current
         h = resource_history
         q = (
             select(
@@ -390,6 +445,8 @@ class Store:
             raise Forbidden("the whole-system history is for regulators; ask for a type's history")
         if rt is not None:
             self.policy.require(rt.name, "history")
+            if rt.name in UNVERSIONED:
+                return self._unversioned_history(rt, fid, count, offset, since)
         if fid is not None:
             cur = self.current(rt, fid)
             if cur is None:
@@ -414,6 +471,30 @@ class Store:
         rows = self.conn.execute(q).all()
         page = [
             Stored(r.res_type, r.fhir_id, r.version, r.last_updated, r.body, r.deleted, r.method)
+            for r in rows[:count]
+        ]
+        return page, len(rows) > count
+
+    def _unversioned_history(self, rt, fid, count, offset, since) -> tuple[list[Stored], bool]:
+        """History of a type whose records have one version each: the records themselves."""
+        t = resource_tables[rt.name]
+        q = select(t.c.fhir_id, t.c.version, t.c.last_updated, t.c.deleted, t.c.body)
+        if fid is not None:
+            cur = self.current(rt, fid)
+            if cur is None:
+                raise NotFound(f"{rt.name}/{fid} is not known")
+            self._visible_or_404(rt, cur.pid, fid)
+            q = q.where(t.c.pid == cur.pid)
+        else:
+            cond = self.policy.read_filter(rt)
+            if cond is not None:
+                q = q.where(cond)
+        if since is not None:
+            q = q.where(t.c.last_updated >= since)
+        q = q.order_by(t.c.last_updated.desc(), t.c.pid.desc()).limit(count + 1).offset(offset)
+        rows = self.conn.execute(q).all()
+        page = [
+            Stored(rt.name, r.fhir_id, r.version, r.last_updated, r.body, r.deleted, "POST")
             for r in rows[:count]
         ]
         return page, len(rows) > count
@@ -457,6 +538,95 @@ SELECT pid FROM r"""
 
 
 _CREATE_SQL: dict[str, object] = {}
+
+# Types whose records are written once and never changed: no history rows (``Store.append_only``).
+UNVERSIONED = frozenset({"AuditEvent"})
+
+
+def _append_sql(table: str, mark: str | None) -> str:
+    """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows (each
+    array entry carries the 1-based number of its record, ``k``), and their marks."""
+    marked = (
+        f"""
+m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
+        if mark
+        else ""
+    )
+    return f"""
+WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid FROM generate_series(1, :n) AS k),
+r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
+                           date_high, body)
+      SELECT p.pid, u.fid, 1, :lu, false, u.tenant, u.patient, u.dlo, u.dhi, u.body
+      FROM p JOIN unnest(CAST(:fid AS text[]), CAST(:tenant AS text[]), CAST(:patient AS text[]),
+                         CAST(:dlo AS timestamptz[]), CAST(:dhi AS timestamptz[]), CAST(:body AS text[]))
+                  WITH ORDINALITY AS u(fid, tenant, patient, dlo, dhi, body, k) ON u.k = p.k
+      RETURNING pid),{marked}
+t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:tk AS bigint[]), CAST(:t1 AS bigint[]),
+             CAST(:t2 AS bigint[]), CAST(:t3 AS timestamptz[])) AS u(k, a, b, c) ON u.k = p.k),
+s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:sk AS bigint[]), CAST(:s1 AS bigint[]),
+             CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(k, a, b, c) ON u.k = p.k),
+d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:dk AS bigint[]), CAST(:d1 AS bigint[]),
+             CAST(:d2 AS timestamptz[]), CAST(:d3 AS timestamptz[])) AS u(k, a, b, c) ON u.k = p.k),
+f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:fk AS bigint[]), CAST(:f1 AS bigint[]),
+             CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(k, a, b, c) ON u.k = p.k)
+SELECT count(*) FROM r"""
+
+
+def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark) -> None:
+    key = (rt.name, mark.name if mark is not None else None)
+    stmt = _CREATE_SQL.get(key)
+    if stmt is None:
+        stmt = _CREATE_SQL[key] = sql_text(_append_sql(rt.table, key[1]))
+    params: dict[str, list] = {
+        k: []
+        for k in (
+            "tk",
+            "t1",
+            "t2",
+            "t3",
+            "sk",
+            "s1",
+            "s2",
+            "s3",
+            "dk",
+            "d1",
+            "d2",
+            "d3",
+            "fk",
+            "f1",
+            "f2",
+            "f3",
+        )
+    }
+    for k, (_, _, _, rows) in enumerate(prepared, start=1):
+        for a, b in _dedupe_tokens(rows.tokens):
+            params["tk"].append(k), params["t1"].append(a), params["t2"].append(b)
+            params["t3"].append(rows.date_low)
+        for h, n, e in rows.strings:
+            params["sk"].append(k), params["s1"].append(h), params["s2"].append(n[:512])
+            params["s3"].append(e[:512])
+        for h, lo, hi in rows.dates:
+            params["dk"].append(k), params["d1"].append(h), params["d2"].append(lo), params["d3"].append(hi)
+        for h, t, i in rows.refs:
+            params["fk"].append(k), params["f1"].append(h), params["f2"].append(t), params["f3"].append(i)
+    conn.execute(
+        stmt,
+        {
+            "n": len(prepared),
+            "lu": when,
+            "fid": [x[0] for x in prepared],
+            "tenant": [x[1] for x in prepared],
+            "patient": [x[3].patient for x in prepared],
+            "dlo": [x[3].date_low for x in prepared],
+            "dhi": [x[3].date_high for x in prepared],
+            "body": [x[2] for x in prepared],
+            **params,
+        },
+    )
 
 
 def _create_in_one_statement(conn, rt: ResourceType, pid, fid, when, tenant, rows: IndexRows, text) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from hub.audit import chain
+from hub.errors import NotFound
 from hub.fhir.registry import TYPES
 from hub.fhir.store import Store
 from tests.audit import LocalSigner, append_events, sample_event
@@ -57,6 +58,8 @@ def test_append_then_verify(db):
     assert scalar(db, "SELECT prev_hash FROM audit_chain WHERE seq = 1") == chain.GENESIS
     assert scalar(db, "SELECT count(*) FROM audit_chain a JOIN audit_chain b ON b.seq = a.seq + 1 "
                       "WHERE b.prev_hash <> a.entry_hash") == 0  # fmt: skip
+    # Written once, never changed: no history rows (vread and history read the record itself).
+    assert scalar(db, "SELECT count(*) FROM resource_history WHERE res_type = 'AuditEvent'") == 0
     # Stored as ordinary AuditEvents: under the principal's institution, with the patient column set.
     with db.read() as conn:
         stored = Store(db, conn).read(TYPES["AuditEvent"], ids[0])
@@ -212,8 +215,6 @@ def test_a_missing_head_with_rows_refuses_appends(db):
         "DELETE FROM audit_chain WHERE seq = 1",
         "UPDATE res_auditevent SET body = body",
         "DELETE FROM res_auditevent",
-        "UPDATE resource_history SET body = body WHERE res_type = 'AuditEvent'",
-        "DELETE FROM resource_history WHERE res_type = 'AuditEvent'",
         "DELETE FROM audit_head",
         "UPDATE audit_checkpoint SET seq = seq + 1",
         "DELETE FROM audit_checkpoint",
@@ -358,3 +359,19 @@ def test_an_open_transaction_holds_nobody_up_and_its_late_event_is_chained_not_s
     assert seqs == {committed_first: 2, committed_last: 3}
     assert scalar(db, "SELECT count(*) FROM audit_pending") == 0
     assert verify(db).checked == 3 and verify(db).ok
+
+
+def test_audit_events_have_one_version_that_vread_and_history_find(db):
+    ids = append_events(db, 3)
+    rt = TYPES["AuditEvent"]
+    with db.read() as conn:
+        store = Store(db, conn)
+        first = store.vread(rt, ids[0], 1)
+        assert first.version == 1 and first.resource()["id"] == ids[0]
+        with pytest.raises(NotFound, match="has no version 2"):
+            store.vread(rt, ids[0], 2)
+        page, more = store.history(rt, ids[1], 10)
+        assert [(s.id, s.version) for s in page] == [(ids[1], 1)] and not more
+        page, more = store.history(rt, None, 2)
+        assert len(page) == 2 and more
+        assert {s.id for s in store.history(rt, None, 10)[0]} == set(ids)
