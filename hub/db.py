@@ -32,6 +32,8 @@ class Database:
                 url, echo, pool_size, "-c jit=off -c plan_cache_mode=force_custom_plan"
             )
         self.dialect = self.engine.dialect.name
+        self.extras: dict = {}  # per-database helpers of other modules (e.g. the audit group writer)
+        self._on_dispose: list = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,7 +108,14 @@ class Database:
         rows = conn.execute(text("SELECT nextval('pid_seq') FROM generate_series(1, :n)"), {"n": n})
         return [r[0] for r in rows]
 
+    def on_dispose(self, fn) -> None:
+        """``fn()`` runs when the database is disposed (stopping helper threads that use it)."""
+        self._on_dispose.append(fn)
+
     def dispose(self) -> None:
+        while self._on_dispose:
+            self._on_dispose.pop()()
+        self.extras.clear()
         self.engine.dispose()
         self.read_engine.dispose()
 

@@ -8,6 +8,7 @@ from flask import Flask, g, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from hub.audit.writer import AuditWriteFailed
 from hub.errors import HubError, Issue, operation_outcome, outcome_for
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,15 @@ def register(app: Flask) -> None:
             return unexpected(err)
         log.warning("database connection lost on %s %s: %s", request.method, request.path, err.orig)
         issue = Issue("the database is unavailable; nothing was stored, retry shortly", "transient")
+        return fhir_response(operation_outcome([issue]), 503)
+
+    @app.errorhandler(AuditWriteFailed)
+    def audit_unwritten(err: AuditWriteFailed):
+        log.warning("access record not committed on %s %s: %s", request.method, request.path, err)
+        issue = Issue(
+            "the record of this access could not be written, so the records are not returned; retry shortly",
+            "transient",
+        )
         return fhir_response(operation_outcome([issue]), 503)
 
     @app.errorhandler(Exception)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from hub.audit import chain, events
 from hub.audit import codes as c
 from hub.audit.events import RequestMeta
+from hub.audit.writer import writer_for
 from hub.auth.principal import REGULATOR, Principal
 from hub.db import Database
 
@@ -70,7 +71,8 @@ def record_access(
     conn=None,
 ) -> None:
     """After a read or search: one event per patient whose records came from another institution;
-    in ``conn``'s transaction when the read was part of one (a transaction Bundle), else its own."""
+    in ``conn``'s transaction when the read was part of one (a transaction Bundle), else committed by
+    the process's group writer (``hub.audit.writer``) before this returns."""
     if principal.kind == "system":
         return
     foreign = [t for t in touched if t.tenant != principal.organization or principal.role == REGULATOR]
@@ -79,15 +81,16 @@ def record_access(
     by_patient: dict[str | None, list[Touched]] = defaultdict(list)
     for t in foreign:
         by_patient[t.patient_id].append(t)
+    batch = _access_events(principal, subtype, by_patient, query)
     if conn is not None:
-        _record_access(db, conn, principal, subtype, by_patient, query)
+        chain.append_many(db, conn, batch)
         return
-    with db.write() as own:
-        _record_access(db, own, principal, subtype, by_patient, query)
+    # Committed together with other requests' records; the read answers only once it is committed.
+    writer_for(db).write(batch)
 
 
-def _record_access(db: Database, conn, principal: Principal, subtype: str, by_patient: dict, query) -> None:
-    """Every event of the request (per patient: the access, and each disclosure pair) in one append."""
+def _access_events(principal: Principal, subtype: str, by_patient: dict, query) -> list[tuple[dict, object]]:
+    """Every event of the request: per patient, the access, and each disclosure pair."""
     meta = meta_of(principal)
     batch: list[tuple[dict, object]] = []
     for patient, items in by_patient.items():
@@ -110,7 +113,7 @@ def _record_access(db: Database, conn, principal: Principal, subtype: str, by_pa
                 disclosure_id=str(uuid.uuid4()),
             )
             batch += [(export, source), (imported, principal.organization)]
-    chain.append_many(db, conn, batch)
+    return batch
 
 
 def record_denied(

@@ -1,0 +1,124 @@
+"""The group writer: the records of concurrent reads commit together, each read waits for its own."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from hub.audit import chain
+from hub.audit.writer import AuditWriteFailed, GroupWriter, writer_for
+from tests.audit import sample_event
+from tests.conftest import scalar
+
+N = 12
+
+
+def _blocker(db, holding: threading.Event, release: threading.Event):
+    """Hold what the writer's next transaction needs: SQLite's write lock, or on PostgreSQL a lock on
+    the waiting list that its inserts wait for."""
+    with db.write() as conn:
+        if not db.is_sqlite:
+            conn.execute(text("LOCK TABLE audit_pending IN EXCLUSIVE MODE"))
+        holding.set()
+        release.wait(30)
+
+
+def test_requests_that_arrive_while_a_commit_is_under_way_share_the_next_one(db):
+    writer = GroupWriter(db)
+    holding, release = threading.Event(), threading.Event()
+    blocker = threading.Thread(target=_blocker, args=(db, holding, release))
+    blocker.start()
+    assert holding.wait(30)
+    errors = []
+
+    def read(i):
+        try:
+            writer.write([(sample_event(i), chain.FROM_EVENT)])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    first = threading.Thread(target=read, args=(0,))
+    first.start()
+    # The first request's transaction waits on the lock; every later one queues behind it.
+    while writer._queue.qsize():
+        threading.Event().wait(0.01)
+    rest = [threading.Thread(target=read, args=(i,)) for i in range(1, N)]
+    for t in rest:
+        t.start()
+    while writer._queue.qsize() < N - 1:
+        threading.Event().wait(0.01)
+    release.set()
+    blocker.join(30)
+    for t in [first, *rest]:
+        t.join(30)
+    writer.stop()
+    assert errors == []
+    assert scalar(db, "SELECT count(*) FROM res_auditevent") == N
+    assert (writer.commits, writer.requests) == (2, N)  # the first alone, then all the others at once
+    assert chain.link_all(db) == N
+    with chain.snapshot(db) as conn:
+        assert chain.verify(conn).ok
+
+
+def test_a_bad_record_fails_its_own_request_only(db):
+    writer = GroupWriter(db)
+    holding, release = threading.Event(), threading.Event()
+    blocker = threading.Thread(target=_blocker, args=(db, holding, release))
+    blocker.start()
+    assert holding.wait(30)
+    outcome = {}
+
+    def read(name, items):
+        try:
+            writer.write(items)
+            outcome[name] = "committed"
+        except AuditWriteFailed as exc:
+            outcome[name] = str(exc)
+
+    good = [(sample_event(i), chain.FROM_EVENT) for i in range(3)]
+    bad = [({"resourceType": "Observation"}, None)]
+    threads = [threading.Thread(target=read, args=(f"good-{i}", [g])) for i, g in enumerate(good)]
+    threads.insert(1, threading.Thread(target=read, args=("bad", bad)))
+    for t in threads:
+        t.start()
+    while writer._queue.qsize() < len(threads) - 1:
+        threading.Event().wait(0.01)
+    release.set()
+    blocker.join(30)
+    for t in threads:
+        t.join(30)
+    writer.stop()
+    assert outcome.pop("bad").startswith("the audit record could not be committed: only AuditEvents")
+    assert outcome == {f"good-{i}": "committed" for i in range(3)}
+    assert scalar(db, "SELECT count(*) FROM res_auditevent") == 3
+
+
+def test_one_writer_per_database_stopped_when_it_is_disposed(database_url):
+    from hub.db import Database
+
+    db = Database(database_url)
+    w = writer_for(db)
+    assert writer_for(db) is w and w._thread.is_alive()
+    db.dispose()
+    assert not w._thread.is_alive()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_lost_connection_is_retried_on_a_new_one(db, database_url):
+    """The batch's connection dies under it: each request's record is retried alone, and commits."""
+    writer = GroupWriter(db)
+    writer.write([(sample_event(0), chain.FROM_EVENT)])  # the pool now holds a connection
+    # End every connection of the database from outside, as a failover would.
+    plain_url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain_url, autocommit=True) as c:
+        ended = c.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert ended >= 1
+    writer.write([(sample_event(1), chain.FROM_EVENT)])
+    writer.stop()
+    assert scalar(db, "SELECT count(*) FROM res_auditevent") == 2
