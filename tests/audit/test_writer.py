@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 import pytest
@@ -14,6 +15,15 @@ from tests.audit import sample_event
 from tests.conftest import scalar
 
 N = 12
+
+
+def _until(condition, what: str) -> None:
+    """Wait for the writer's queue to reach a state (a bound on the wait, not a speed requirement)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the writer's queue never reached: {what}")
+        time.sleep(0.01)
 
 
 def _blocker(db, holding: threading.Event, release: threading.Event):
@@ -43,13 +53,11 @@ def test_requests_that_arrive_while_a_commit_is_under_way_share_the_next_one(db)
     first = threading.Thread(target=read, args=(0,))
     first.start()
     # The first request's transaction waits on the lock; every later one queues behind it.
-    while writer._queue.qsize():
-        threading.Event().wait(0.01)
+    _until(lambda: writer.requests == 0 and writer._queue.qsize() == 0 and first.is_alive(), "taken")
     rest = [threading.Thread(target=read, args=(i,)) for i in range(1, N)]
     for t in rest:
         t.start()
-    while writer._queue.qsize() < N - 1:
-        threading.Event().wait(0.01)
+    _until(lambda: writer._queue.qsize() == N - 1, f"{N - 1} waiting")
     release.set()
     blocker.join(30)
     for t in [first, *rest]:
@@ -82,10 +90,11 @@ def test_a_bad_record_fails_its_own_request_only(db):
     bad = [({"resourceType": "Observation"}, None)]
     threads = [threading.Thread(target=read, args=(f"good-{i}", [g])) for i, g in enumerate(good)]
     threads.insert(1, threading.Thread(target=read, args=("bad", bad)))
-    for t in threads:
+    threads[0].start()  # taken alone, and held by the lock ...
+    _until(lambda: writer._queue.qsize() == 0 and threads[0].is_alive(), "the first taken")
+    for t in threads[1:]:  # ... while the bad one and two good ones wait to share the next commit
         t.start()
-    while writer._queue.qsize() < len(threads) - 1:
-        threading.Event().wait(0.01)
+    _until(lambda: writer._queue.qsize() == len(threads) - 1, "three waiting")
     release.set()
     blocker.join(30)
     for t in threads:
