@@ -169,3 +169,4 @@ INDEX_TABLES = (idx_token, idx_string, idx_date, idx_ref)
 from adapters import tables as _adapter_tables  # noqa: E402,F401
 from hub.audit import tables as _audit_tables  # noqa: E402,F401
 from hub.auth import tables as _auth_tables  # noqa: E402,F401
+from hub.empi import tables as _empi_tables  # noqa: E402,F401
