@@ -60,4 +60,9 @@ def create_app(config: Config | None = None) -> Flask:
     errors.register(app)
     register_cli(app)
     register_client_cli(app)
+    from hub.ingest import api as ingest_api
+    from hub.ingest import cli as ingest_cli
+
+    app.register_blueprint(ingest_api.bp)
+    ingest_cli.register_cli(app)
     return app
