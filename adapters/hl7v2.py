@@ -597,7 +597,7 @@ def ack(unit: Unit | None, code: str, exc: Rejected | None, piece: Piece | None 
     except Exception:
         msa = f"MSA|{code}|"
         return f"MSH|^~\\&|XIETONG||||||ACK|{code}|P|2.5\r{msa}\r"
-    lines = str(out).split("\r")
+    lines = [ln for ln in str(out).split("\r") if ln]
     if exc is not None:
         reason = msg.escape(exc.reason[:200])
         lines = [ln + f"|{reason}" if ln.startswith("MSA|") else ln for ln in lines]

@@ -292,10 +292,10 @@ def load_file(path: Path) -> Mapping:
     return parse_mapping(data, path)
 
 
-def load_all(directory: Path = MAPPINGS_DIR) -> dict[str, Mapping]:
+def load_all(directory: Path | None = None) -> dict[str, Mapping]:
     """Every institution's mapping, by institution key."""
     out = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path in sorted((directory or MAPPINGS_DIR).glob("*.yaml")):
         m = load_file(path)
         out[m.key] = m
     return out

@@ -155,7 +155,7 @@ class Intake:
         except Rejected as exc:
             return self._quarantine(fmt, piece, unit, exc, replaying, adapter)
         result.unmapped = [u.__dict__ for u in unit.unmapped]
-        result.ack = _ack(adapter, unit, "AA", None)
+        result.ack = _ack(adapter, unit, "AA", None, piece)
         return result
 
     def _store(self, conn, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
