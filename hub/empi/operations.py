@@ -55,7 +55,8 @@ def patient_match(call: Call) -> dict:
     patient = _one(params, "resource", "resource", required=True)
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
         raise BadRequest("parameter 'resource' must be a Patient", ["Parameters.parameter:resource"])
-    count = _one(params, "count", "valueInteger") or 10
+    count = _one(params, "count", "valueInteger")
+    count = 10 if count is None else count
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise BadRequest("parameter 'count' must be a positive integer", ["Parameters.parameter:count"])
     only_certain = bool(_one(params, "onlyCertainMatches", "valueBoolean"))

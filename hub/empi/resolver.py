@@ -25,14 +25,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
+
 from adapters.identifiers import normalise_identifiers
 from adapters.normalise import demographics
 from hub.auth.principal import system
-from hub.empi import matching
+from hub.empi import index, matching
 from hub.empi import records as rec
 from hub.empi.matching import Candidate
 from hub.empi.score import DEFAULT, Thresholds
 from hub.errors import Issue, Unprocessable
+from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
 
@@ -75,6 +78,7 @@ def resolve(
     check_resource(incoming, "Patient")
     store = hub.fhir.store(conn, PRINCIPAL)
     d = demographics(incoming)
+    _serialise(hub.db, conn, d)
     found = matching.candidates(conn, d, thresholds)
     top = found[0] if found else None
     if top is not None and top.grade == "certain" and top.method != "scored":
@@ -88,6 +92,17 @@ def resolve(
         task = write(store, "Task", rec.review_task(created.id, top.patient_id, top.score, source_org))
         return Resolution(created.id, "review", top.score, found, task_id=task.id)
     return Resolution(created.id, "new", top.score if top else None, found)
+
+
+def _serialise(db, conn, d) -> None:
+    """Two records of one person resolved at once must not both become new Patients: on PostgreSQL
+    resolutions of people with the same birth date (else the same first blocking key) take turns.
+    SQLite's single writer already serialises them."""
+    if db.is_sqlite:
+        return
+    keys = index.keys_of(d)
+    key = next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none")
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": h64("empi", key)})
 
 
 def _absorb(
