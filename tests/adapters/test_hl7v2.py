@@ -13,7 +13,8 @@ from tests.adapters.conftest import count, resources
 LOINC = "http://loinc.org"
 # 李秀兰 of the demo alliance: her resident ID card number and her MRN at 通海县人民医院.
 ORU = (
-    "MSH|^~\\&|THLIS|TONGHAI|XIETONG|YUXI|20261115093000||ORU^R01^ORU_R01|TH-LIS-0001|P|2.4|||AL|NE||UNICODE UTF-8\r"
+    "MSH|^~\\&|THLIS|TONGHAI|XIETONG|YUXI|20261115093000||ORU^R01^ORU_R01|TH-LIS-0001|P|2.4|||AL|NE||"
+    "UNICODE UTF-8\r"
     "PID|1||TH0107758^^^THHIS^MR~{rid}^^^CHNRIC^NNCHN||李^秀兰||19620218|F|||礼乐路8号^^通海县^云南省^652700^CN"
     "||13900001002~^PRN^PH^^^^^^^^^13900001003\r"
     "PV1|1|O|NK^^^TONGHAI||||||NK^内科^THKS||||||||||MZ260001\r"
