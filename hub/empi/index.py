@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import TextClause, delete, event, func, insert, or_, select
+from sqlalchemy import TextClause, case, delete, event, func, insert, literal, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert, Update
 
@@ -198,11 +198,15 @@ def block(conn: Connection, d: Demographics, patient_filter=None, limit: int = B
     keys = keys_of(d)
     if not keys:
         return []
+    identifier_keys = [k for k in keys if k.startswith(("r:", "i:"))]
+    # An identifier in common outweighs any number of demographic keys: such a patient is never
+    # cut off by the limit.
+    weight = case((empi_key.c.key.in_(identifier_keys), 1000), else_=1) if identifier_keys else literal(1)
     shared = (
-        select(empi_key.c.pid, func.count().label("n"))
+        select(empi_key.c.pid, func.sum(weight).label("n"))
         .where(empi_key.c.key.in_(keys))
         .group_by(empi_key.c.pid)
-        .order_by(func.count().desc(), empi_key.c.pid)
+        .order_by(func.sum(weight).desc(), empi_key.c.pid)
         .limit(limit * 2 if patient_filter is not None else limit)
         .subquery()
     )

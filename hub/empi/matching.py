@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics
 from hub.empi import index
 from hub.empi.score import DEFAULT, Score, Thresholds, score
-from hub.empi.tables import empi_key, empi_person
 
 
 @dataclass(frozen=True)
@@ -32,66 +29,31 @@ class Candidate:
         return {"patient": f"Patient/{self.patient_id}", "score": self.score, "grade": self.grade}
 
 
-def _identifier_keys(d: Demographics) -> list[str]:
-    return [k for k in index.keys_of(d) if k.startswith(("r:", "i:"))]
-
-
-def deterministic(conn: Connection, d: Demographics, patient_filter=None) -> list[Candidate]:
-    """Hub Patients that share a resident ID number or an identifier with ``d``."""
-    keys = _identifier_keys(d)
-    if not keys:
-        return []
-    q = (
-        select(empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features)
-        .where(
-            empi_person.c.candidate.is_(True),
-            empi_person.c.pid.in_(select(empi_key.c.pid).where(empi_key.c.key.in_(keys))),
-        )
-        .order_by(empi_person.c.pid)
-    )
-    if patient_filter is not None:
-        q = q.join(index.PATIENT, index.PATIENT.c.pid == empi_person.c.pid).where(patient_filter)
-    out = []
-    wanted = set(d.identifiers)
-    for row in conn.execute(q).all():
-        other = Demographics.from_json(orjson.loads(row.features))
-        if d.resident_id and other.resident_id:
-            if d.resident_id != other.resident_id:
-                continue  # the same MRN on another person's record: not this person
-            out.append(Candidate(row.fhir_id, 1.0, "certain", "resident-id", {"residentId": 1.0}))
-        elif wanted & set(other.identifiers):
-            out.append(Candidate(row.fhir_id, 1.0, "certain", "identifier", {"identifier": 1.0}))
-    # A resident ID match outranks a match on another identifier.
-    out.sort(key=lambda c: c.method != "resident-id")
-    return out
-
-
-def scored(
-    conn: Connection, d: Demographics, thresholds: Thresholds = DEFAULT, patient_filter=None
-) -> list[Candidate]:
-    """The blocked candidates with their scores, best first (ties: the older record first)."""
-    out = []
-    for other in index.block(conn, d, patient_filter):
-        s: Score = score(d, other.demographics)
-        out.append(
-            Candidate(
-                other.fhir_id,
-                s.total,
-                thresholds.grade(s.total, s.certain),
-                "resident-id" if s.certain else "scored",
-                s.parts,
-            )
-        )
-    out.sort(key=lambda c: -c.score)
-    return out
+def _same_identifier(d: Demographics, other: Demographics) -> bool:
+    """An identifier in common decides, unless both hold resident ID numbers (then those decide)."""
+    if d.resident_id and other.resident_id:
+        return False
+    return bool(set(d.identifiers) & set(other.identifiers))
 
 
 def candidates(
     conn: Connection, d: Demographics, thresholds: Thresholds = DEFAULT, patient_filter=None
 ) -> list[Candidate]:
-    """Everyone ``d`` may be: the certain matches first, then the scored ones (each patient once)."""
+    """Everyone ``d`` may be, best first: the ones an identifier decides (the same resident ID
+    number, or the same identifier: the institution's own MRN sent again), then the scored ones.
+    One indexed query (``hub.empi.index.block``), whose order puts identifier hits first."""
     index.flush(conn)
-    certain = deterministic(conn, d, patient_filter)
-    seen = {c.patient_id for c in certain}
-    rest = [c for c in scored(conn, d, thresholds, patient_filter) if c.patient_id not in seen]
+    certain, rest = [], []
+    for other in index.block(conn, d, patient_filter):
+        s: Score = score(d, other.demographics)
+        if s.certain:
+            certain.append(Candidate(other.fhir_id, 1.0, "certain", "resident-id", s.parts))
+            continue
+        if _same_identifier(d, other.demographics):
+            certain.append(Candidate(other.fhir_id, 1.0, "certain", "identifier", {"identifier": 1.0}))
+            continue
+        rest.append(Candidate(other.fhir_id, s.total, thresholds.grade(s.total), "scored", s.parts))
+    # A resident ID match outranks a match on another identifier; ties: the older record first.
+    certain.sort(key=lambda c: c.method != "resident-id")
+    rest.sort(key=lambda c: -c.score)
     return certain + rest
