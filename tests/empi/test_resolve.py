@@ -130,3 +130,18 @@ def test_the_index_follows_patients_written_through_the_api(app, client, db):
     assert "b:19810304" in keys and "b:19800203" not in keys
     assert not row.candidate
     assert orjson.loads(row.features)["b"] == "1981-03-04"
+
+
+def test_reindex_rebuilds_the_index_from_the_stored_patients(app, client, db):
+    ids = [
+        client.post("/fhir/Patient", json=patient(family=f, given="芳"), headers=FHIR_JSON).get_json()["id"]
+        for f in ("王", "李")
+    ]
+    with db.write() as conn:
+        conn.execute(empi_key.delete())
+        conn.execute(empi_person.delete())
+    result = app.test_cli_runner().invoke(args=["empi", "reindex"])
+    assert result.exit_code == 0 and "2 patients indexed" in result.output
+    with db.read() as conn:
+        assert set(conn.execute(select(empi_person.c.fhir_id)).scalars()) == set(ids)
+        assert conn.execute(select(empi_key.c.key).where(empi_key.c.key == "n:lifang")).first()
