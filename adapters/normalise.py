@@ -181,24 +181,28 @@ def _with_variants(form: NameForm) -> list[NameForm]:
 
 
 def name_forms(name: dict) -> list[NameForm]:
-    """The forms of one ``HumanName``: family name first whatever the source order."""
+    """The forms of one ``HumanName``: family name first whatever the source order. A name in
+    pinyin whose ``text`` is in characters (``family: Zhang``, ``text: 张伟``) gives both."""
     family = name.get("family") or ""
     given = " ".join(g for g in name.get("given") or [] if isinstance(g, str))
     text = name.get("text") or ""
-    if _HAN.search(family + given) or (not family and not given and _HAN.search(text)):
-        source = family + given if (family or given) else text
-        return _han_forms(source)
-    if family or given:
+    structured = family + given
+    if _HAN.search(structured):
+        return _han_forms(structured)
+    forms: list[NameForm] = []
+    if _HAN.search(text):
+        forms += _han_forms(text)
+    if structured:
         tokens = tuple(_latin_tokens(family) + _latin_tokens(given))
-    else:
+        if tokens:
+            forms += _with_variants(NameForm(tokens))
+    elif not forms:
         tokens = tuple(_latin_tokens(text))
-    if not tokens:
-        return []
-    forms = [NameForm(tokens)]
-    if not family and len(tokens) > 1:
-        # Only a text: "Xiaoming Zhang" may be written given name first.
-        forms.append(NameForm((tokens[-1], *tokens[:-1])))
-    return [v for f in forms for v in _with_variants(f)]
+        if tokens:
+            forms += _with_variants(NameForm(tokens))
+            if len(tokens) > 1:  # only a text: "Xiaoming Zhang" may be written given name first
+                forms += _with_variants(NameForm((tokens[-1], *tokens[:-1])))
+    return forms
 
 
 def names_of(patient: dict) -> tuple[NameForm, ...]:

@@ -107,3 +107,8 @@ def test_phones_and_demographics():
         }
     )
     assert (d.resident_id, d.gender, d.birth_date) == ("11010519491231002X", None, "1949-12-31")
+
+
+def test_a_pinyin_name_with_a_text_in_characters_gives_both():
+    forms = name_forms({"family": "Zhang", "given": ["Wei"], "text": "张伟"})
+    assert {(f.key, f.han) for f in forms} >= {("zhangwei", "张伟"), ("zhangwei", None)}
