@@ -6,9 +6,7 @@ the EMPI then decides which hub Patient it is.
 
 from __future__ import annotations
 
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
-
+from .identifiers import IdentifierError, normalise_resident_id
 from .mapping import V2_0203, Mapping
 from .pipeline import Rejected
 
@@ -29,17 +27,15 @@ GENDERS = {
 
 
 def identifier(mapping: Mapping, kind: str, value: str, element: str) -> dict:
-    """A hub identifier of one kind; a resident ID card number is validated (birth date, checksum)."""
+    """A hub identifier of one kind; a resident ID card number is normalised and validated."""
     value = value.strip()
     system, type_code, text = mapping.identifier_system(kind)
     if kind == "resident-id":
+        # separators removed, x -> X, a legacy 15-digit number converted; checksum and birth date checked
         try:
-            value = ric.validate(value).upper()
-        except ValidationError as exc:
-            masked = "*" * max(len(value) - 4, 0) + value[-4:]
-            raise Rejected(
-                "validate", f"{element}: {masked} is not a valid resident ID card number ({exc})", element
-            ) from None
+            value = normalise_resident_id(value)
+        except IdentifierError as exc:
+            raise Rejected("validate", f"{element}: {exc.problem}", element) from None
     out = {
         "use": "official" if kind == "resident-id" else "usual",
         "type": {"coding": [{"system": V2_0203, "code": type_code}], "text": text},

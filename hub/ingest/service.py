@@ -161,8 +161,14 @@ class Intake:
     def _store(self, conn, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
         hub, org = self.hub, self.org_id
         patient_ids, link = [], None
-        for patient in unit.patients:
-            r = resolve(conn, hub, patient, org)
+        for n, patient in enumerate(unit.patients):
+            try:
+                r = resolve(conn, hub, patient, org)
+            except AUTH_ERRORS:
+                raise
+            except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
+                element = next((e for i in exc.all_issues() for e in i.expression), None)
+                raise Rejected("link", f"patient {n + 1}: {exc}", element) from None
             patient_ids.append(r.patient_id)
             link = link or r.outcome
         store = hub.fhir.store(conn, self.principal)
