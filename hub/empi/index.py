@@ -171,8 +171,11 @@ def _after_execute(conn, clauseelement, multiparams, params, execution_options, 
     written = _written(clauseelement, multiparams, params)
     if written is None:
         return
-    pending = Database.before_commit(conn, _Pending)  # raises outside a Database.write transaction
     pid, fid = written
+    if BEFORE_COMMIT not in conn.info:  # not a hub write transaction (a script's own): index now
+        reindex(conn, {pid} if pid is not None else set(), {fid} if fid is not None else set())
+        return
+    pending = Database.before_commit(conn, _Pending)
     if pid is not None:
         pending.pids.add(pid)
     if fid is not None:

@@ -145,3 +145,23 @@ def test_reindex_rebuilds_the_index_from_the_stored_patients(app, client, db):
     with db.read() as conn:
         assert set(conn.execute(select(empi_person.c.fhir_id)).scalars()) == set(ids)
         assert conn.execute(select(empi_key.c.key).where(empi_key.c.key == "n:lifang")).first()
+
+
+def test_a_patient_written_outside_a_hub_transaction_is_indexed_too(db):
+    """A script writing rows itself (no Database.write): the index follows at once."""
+    from hub.fhir import dates
+    from hub.models import resource_tables
+
+    body = orjson.dumps(
+        {"resourceType": "Patient", "id": "raw-1", **patient(family="周", given="杰")}
+    ).decode()
+    with db.engine.connect() as conn, conn.begin():
+        conn.execute(
+            resource_tables["Patient"]
+            .insert()
+            .values(
+                pid=987654, fhir_id="raw-1", version=1, last_updated=dates.now_utc(), deleted=False, body=body
+            )
+        )
+    with db.read() as conn:
+        assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == 987654
