@@ -17,9 +17,11 @@ import re
 from collections.abc import Iterator
 
 from .mapping import Mapping
-from .patient import identifier, name, patient
+from .patient import identifier, patient
+from .patient import name as person_name
 from .pipeline import PATIENT_REF, Piece, Record, Rejected, Unit, coding
 
+name = "csv"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _RANGE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:-|~|–|—|－|_)\s*([+-]?\d+(?:\.\d+)?)\s*$")
 _NUMBER = re.compile(r"^\s*([<>]=?)?\s*([+-]?\d+(?:\.\d+)?)\s*$")
@@ -133,7 +135,7 @@ def translate(piece: Piece, mapping: Mapping) -> Unit:
         if v:
             idents.append(identifier(mapping, kind, v, f"column {columns[field]}"))
     full = col("patient.name")
-    names = [name(full[:1], [full[1:]] if len(full) > 1 else [], text=full)] if full else []
+    names = [person_name(full[:1], [full[1:]] if len(full) > 1 else [], text=full)] if full else []
     unit.patients.append(
         patient(
             idents,

@@ -20,10 +20,11 @@ from collections.abc import Iterator
 import hl7
 
 from .mapping import Mapping
-from .patient import identifier, local_identifier, name, patient
+from .patient import identifier, local_identifier, patient
+from .patient import name as person_name
 from .pipeline import PATIENT_REF, RECORD_REF, Piece, Record, Rejected, Unit, coding
 
-name_ = "hl7v2"
+name = "hl7v2"
 VT, FS = b"\x0b", b"\x1c"
 ADT_EVENTS = {"A01", "A02", "A03", "A04", "A05", "A08", "A28", "A31"}
 BATCH_SEGMENTS = (b"FHS", b"BHS", b"BTS", b"FTS")
@@ -244,7 +245,7 @@ def _patient(m: Message, pid) -> dict:
     names = []
     for r in range(1, reps(pid, 5) + 1):
         given = [m.text(get(pid, 5, r, 2)), m.text(get(pid, 5, r, 3))]
-        n = name(m.text(get(pid, 5, r, 1)), given)
+        n = person_name(m.text(get(pid, 5, r, 1)), given)
         if n:
             names.append(n)
     birth = _date(get(pid, 7), "PID-7", date_only=True) if get(pid, 7) else None

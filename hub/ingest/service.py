@@ -50,7 +50,14 @@ class Result:
     ack: str | None = None
 
     def as_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [], 0) or k == "outcome"}
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, [], 0) or k == "outcome"}
+        if self.outcome == "quarantined":
+            issue = {"severity": "error", "code": "processing" if self.stage == "link" else "invalid"}
+            issue["diagnostics"] = f"[{self.stage}] {self.reason}"
+            if self.element:
+                issue["expression"] = [self.element]
+            out["operationOutcome"] = {"resourceType": "OperationOutcome", "issue": [issue]}
+        return out
 
 
 @dataclass

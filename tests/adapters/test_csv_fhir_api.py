@@ -204,6 +204,7 @@ def test_http_intake_is_for_the_institutions_own_clients(app, hub):
     r = c.post(f"/ingest/{org}/hl7v2", data=body.replace(b"||7.8|", b"||x|"), headers=own)
     entry = r.get_json()["results"][0]
     assert entry["outcome"] == "quarantined" and entry["element"] == "OBX[1]-5"
+    assert entry["operationOutcome"]["issue"][0]["expression"] == ["OBX[1]-5"]
     listing = c.get("/ingest/quarantine", headers=own).get_json()
     assert [e["id"] for e in listing["entries"]] == [entry["quarantine_id"]]
     assert c.get("/ingest/quarantine", headers=bearer(app, other)).get_json()["count"] == 0
