@@ -191,12 +191,17 @@ class Indexed:
     fhir_id: str
     demographics: Demographics
     shared_keys: int
+    body: str | None = None  # the stored Patient and its tenant, when asked for
+    tenant: str | None = None
 
 
-def block(conn: Connection, d: Demographics, patient_filter=None, limit: int = BLOCK_LIMIT) -> list[Indexed]:
+def block(
+    conn: Connection, d: Demographics, patient_filter=None, limit: int = BLOCK_LIMIT, with_body: bool = False
+) -> list[Indexed]:
     """The indexed patients sharing at least one blocking key with ``d``, most shared first.
 
     ``patient_filter``: a condition on ``res_patient`` (the caller's tenancy), or None for all.
+    ``with_body``: fetch the stored Patients in the same query (what ``$match`` answers with).
     """
     keys = keys_of(d)
     if not keys:
@@ -213,12 +218,27 @@ def block(conn: Connection, d: Demographics, patient_filter=None, limit: int = B
         .limit(limit * 2 if patient_filter is not None else limit)
         .subquery()
     )
+    cols = [empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, shared.c.n]
+    if with_body:
+        cols += [PATIENT.c.body, PATIENT.c.tenant]
     q = (
-        select(empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, shared.c.n)
+        select(*cols)
         .select_from(shared.join(empi_person, empi_person.c.pid == shared.c.pid))
         .where(empi_person.c.candidate.is_(True))
     )
+    if patient_filter is not None or with_body:
+        q = q.join(PATIENT, PATIENT.c.pid == empi_person.c.pid)
     if patient_filter is not None:
-        q = q.join(PATIENT, PATIENT.c.pid == empi_person.c.pid).where(patient_filter)
+        q = q.where(patient_filter)
     rows = conn.execute(q.order_by(shared.c.n.desc(), empi_person.c.pid).limit(limit)).all()
-    return [Indexed(r.pid, r.fhir_id, Demographics.from_json(orjson.loads(r.features)), r.n) for r in rows]
+    return [
+        Indexed(
+            r.pid,
+            r.fhir_id,
+            Demographics.from_json(orjson.loads(r.features)),
+            r.n,
+            r.body if with_body else None,
+            r.tenant if with_body else None,
+        )
+        for r in rows
+    ]

@@ -24,6 +24,8 @@ class Candidate:
     grade: str  # FHIR match-grade: certain | probable | possible | certainly-not
     method: str  # resident-id | identifier | scored
     parts: dict
+    body: str | None = None  # the stored Patient and its tenant (``candidates(..., with_body=True)``)
+    tenant: str | None = None
 
     def to_json(self) -> dict:
         return {"patient": f"Patient/{self.patient_id}", "score": self.score, "grade": self.grade}
@@ -37,22 +39,36 @@ def _same_identifier(d: Demographics, other: Demographics) -> bool:
 
 
 def candidates(
-    conn: Connection, d: Demographics, thresholds: Thresholds = DEFAULT, patient_filter=None
+    conn: Connection,
+    d: Demographics,
+    thresholds: Thresholds = DEFAULT,
+    patient_filter=None,
+    with_body: bool = False,
 ) -> list[Candidate]:
     """Everyone ``d`` may be, best first: the ones an identifier decides (the same resident ID
     number, or the same identifier: the institution's own MRN sent again), then the scored ones.
     One indexed query (``hub.empi.index.block``), whose order puts identifier hits first."""
     index.flush(conn)
     certain, rest = [], []
-    for other in index.block(conn, d, patient_filter):
+    for other in index.block(conn, d, patient_filter, with_body=with_body):
         s: Score = score(d, other.demographics)
         if s.certain:
-            certain.append(Candidate(other.fhir_id, 1.0, "certain", "resident-id", s.parts))
+            certain.append(
+                Candidate(other.fhir_id, 1.0, "certain", "resident-id", s.parts, other.body, other.tenant)
+            )
             continue
         if _same_identifier(d, other.demographics):
-            certain.append(Candidate(other.fhir_id, 1.0, "certain", "identifier", {"identifier": 1.0}))
+            certain.append(
+                Candidate(
+                    other.fhir_id, 1.0, "certain", "identifier", {"identifier": 1.0}, other.body, other.tenant
+                )
+            )
             continue
-        rest.append(Candidate(other.fhir_id, s.total, thresholds.grade(s.total), "scored", s.parts))
+        rest.append(
+            Candidate(
+                other.fhir_id, s.total, thresholds.grade(s.total), "scored", s.parts, other.body, other.tenant
+            )
+        )
     # A resident ID match outranks a match on another identifier; ties: the older record first.
     certain.sort(key=lambda c: c.method != "resident-id")
     rest.sort(key=lambda c: -c.score)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from adapters.normalise import demographics
 from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import Principal
@@ -21,7 +19,6 @@ from hub.fhir import search
 from hub.fhir.extract import parse_reference
 from hub.fhir.parse import check_structure
 from hub.fhir.registry import TYPES
-from hub.models import resource_tables
 
 PATIENT = TYPES["Patient"]
 PROVENANCE = TYPES["Provenance"]
@@ -52,21 +49,10 @@ def match(
     with db.read() as conn:
         found = [
             c
-            for c in matching.candidates(conn, d, thresholds, cond)
+            for c in matching.candidates(conn, d, thresholds, cond, with_body=True)
             if c.grade == "certain" or (not only_certain and c.score >= MATCH_FLOOR)
         ][:count]
-        t = resource_tables["Patient"]
-        rows = {
-            r.fhir_id: r
-            for r in conn.execute(
-                select(t.c.fhir_id, t.c.body, t.c.tenant).where(
-                    t.c.fhir_id.in_([c.patient_id for c in found])
-                )
-            )
-        }
-    out = [
-        Found(c, rows[c.patient_id].body, rows[c.patient_id].tenant) for c in found if c.patient_id in rows
-    ]
+    out = [Found(c, c.body, c.tenant) for c in found]
     record_access(
         db,
         principal,

@@ -175,3 +175,18 @@ def test_match_over_real_http(live_server, live_headers):
         timeout=30,
     )
     assert r.status_code == 200 and r.json()["total"] == 0
+
+
+def test_match_answers_about_an_institutions_patient_are_audited(app, client, db, orgs):  # noqa: F811
+    from tests.conftest import scalar
+
+    _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])
+    query = {"resourceType": "Patient", "name": [{"text": "张伟"}], "birthDate": "1980-02-03"}
+    count = "SELECT count(*) FROM res_auditevent"
+    before = scalar(db, count)
+    assert len(_match(client, query).get_json()["entry"]) == 1  # the alliance office's admin
+    assert scalar(db, count) > before
+    own = bearer(app, orgs["a"])
+    before = scalar(db, count)
+    assert len(_match(client, query, headers=own).get_json()["entry"]) == 1  # its own patient
+    assert scalar(db, count) == before
