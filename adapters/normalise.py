@@ -21,7 +21,12 @@ from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
-from adapters.identifiers import IdentifierError, normalise_resident_id
+from adapters.identifiers import (
+    IdentifierError,
+    normalise_resident_id,
+    resident_id_birth_date,
+    resident_id_gender,
+)
 from hub.fhir.validation import RESIDENT_ID_SYSTEM
 
 # Non-pinyin romanisations met in HIS records and identity documents, to their pinyin (the ones
@@ -269,12 +274,29 @@ def identifiers_of(patient: dict) -> tuple[str | None, tuple[tuple[str, str], ..
 
 
 def demographics(patient: dict) -> Demographics:
+    """A record without a birth date or sex takes them from its resident ID number (SEC-05)."""
     rid, identifiers = identifiers_of(patient)
     return Demographics(
         names_of(patient),
-        birth_date_of(patient),
-        gender_of(patient),
+        birth_date_of(patient) or (resident_id_birth_date(rid) if rid else None),
+        gender_of(patient) or (resident_id_gender(rid) if rid else None),
         phones_of(patient),
         rid,
         identifiers,
     )
+
+
+def cross_check(patient: dict) -> list[str]:
+    """Where the record's birth date or sex disagrees with its resident ID number (SEC-05: warn,
+    do not overwrite). The number itself is never in the message."""
+    rid, _ = identifiers_of(patient)
+    if not rid:
+        return []
+    out = []
+    birth = birth_date_of(patient)
+    if birth and birth != resident_id_birth_date(rid):
+        out.append("Patient.birthDate differs from the birth date in the resident ID card number")
+    gender = gender_of(patient)
+    if gender in ("male", "female") and gender != resident_id_gender(rid):
+        out.append("Patient.gender differs from the sex the resident ID card number encodes")
+    return out

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 from adapters.identifiers import normalise_identifiers
-from adapters.normalise import demographics
+from adapters.normalise import cross_check, demographics
 from hub.auth.principal import system
 from hub.empi import index, matching
 from hub.empi import records as rec
@@ -51,6 +51,7 @@ class Resolution:
     candidates: list[Candidate] = field(default_factory=list)
     provenance_id: str | None = None
     task_id: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. birth date and resident ID disagree
 
 
 def prepare(incoming: dict, source_org: str | None) -> dict:
@@ -78,20 +79,21 @@ def resolve(
     check_resource(incoming, "Patient")
     store = hub.fhir.store(conn, PRINCIPAL)
     d = demographics(incoming)
+    warnings = cross_check(incoming)
     _serialise(hub.db, conn, d)
     found = matching.candidates(conn, d, thresholds)
     top = found[0] if found else None
     if top is not None and top.grade == "certain" and top.method != "scored":
         prov = _absorb(store, top, incoming, source_org, always_record=False)
-        return Resolution(top.patient_id, "matched", 1.0, found, prov)
+        return Resolution(top.patient_id, "matched", 1.0, found, prov, warnings=warnings)
     if top is not None and top.score >= thresholds.upper:
         prov = _absorb(store, top, incoming, source_org, always_record=True)
-        return Resolution(top.patient_id, "linked", top.score, found, prov)
+        return Resolution(top.patient_id, "linked", top.score, found, prov, warnings=warnings)
     created = store.create(PATIENT, incoming, tenant=source_org)
     if top is not None and top.score >= thresholds.lower:
         task = write(store, "Task", rec.review_task(created.id, top.patient_id, top.score, source_org))
-        return Resolution(created.id, "review", top.score, found, task_id=task.id)
-    return Resolution(created.id, "new", top.score if top else None, found)
+        return Resolution(created.id, "review", top.score, found, task_id=task.id, warnings=warnings)
+    return Resolution(created.id, "new", top.score if top else None, found, warnings=warnings)
 
 
 def _serialise(db, conn, d) -> None:

@@ -106,9 +106,24 @@ def test_phones_and_demographics():
             "birthDate": "1949-12-31",
         }
     )
-    assert (d.resident_id, d.gender, d.birth_date) == ("11010519491231002X", None, "1949-12-31")
+    assert (d.resident_id, d.gender, d.birth_date) == ("11010519491231002X", "female", "1949-12-31")
 
 
 def test_a_pinyin_name_with_a_text_in_characters_gives_both():
     forms = name_forms({"family": "Zhang", "given": ["Wei"], "text": "张伟"})
     assert {(f.key, f.han) for f in forms} >= {("zhangwei", "张伟"), ("zhangwei", None)}
+
+
+def test_the_resident_id_number_fills_in_and_cross_checks_birth_date_and_sex():
+    from adapters.normalise import cross_check
+
+    rid = {"system": RESIDENT_ID_SYSTEM, "value": "11010519491231002X"}
+    bare = demographics({"resourceType": "Patient", "identifier": [rid]})
+    assert (bare.birth_date, bare.gender) == ("1949-12-31", "female")
+    agreeing = {"resourceType": "Patient", "identifier": [rid], "birthDate": "1949-12-31", "gender": "female"}
+    assert cross_check(agreeing) == []
+    disagreeing = {**agreeing, "birthDate": "1950-01-01", "gender": "male"}
+    warnings = cross_check(disagreeing)
+    assert len(warnings) == 2 and not any("11010519491231002X" in w for w in warnings)
+    # Warned, not overwritten: the record keeps what it says.
+    assert demographics(disagreeing).birth_date == "1950-01-01"
