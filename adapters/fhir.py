@@ -17,7 +17,7 @@ from hub.fhir.parse import parse_json
 
 from .mapping import Mapping
 from .patient import identifier
-from .pipeline import PATIENT_REF, RECORD_REF, Piece, Record, Rejected, Unit, map_codings
+from .pipeline import PATIENT_REF, RECORD_REF, Piece, Record, Rejected, Unit, map_codings, validate
 
 name = "fhir"
 SERVER_META = ("versionId", "lastUpdated", "source")
@@ -99,6 +99,7 @@ def translate(piece: Piece, mapping: Mapping) -> Unit:
     if not unit.patients:
         stub = _subject_stub(unit, mapping)
         if stub is None:
+            validate(unit)  # what is wrong with the records themselves is the more useful answer
             raise Rejected(
                 "map",
                 "no Patient in the payload and no record names its patient by identifier "
