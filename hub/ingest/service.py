@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy import insert, select, update
@@ -25,6 +26,7 @@ from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
+from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
 from hub.fhir.store import dumps, new_id
 
@@ -414,25 +416,39 @@ def load_code_maps(hub, mapping: Mapping, reload: bool = False) -> Mapping:
     maps not yet stored are stored from the file. ``reload``: the file's version replaces the stored."""
     if not mapping.code_maps:
         return mapping
+    if not reload:
+        with hub.db.read() as conn:
+            stored = _stored_code_maps(hub, conn, mapping)
+        if all(cm is not None for cm in stored):
+            return mapping.with_code_maps(stored)
     rt = TYPES["ConceptMap"]
-    stored: list[CodeMap] = []
     with hub.db.write() as conn:
         store = hub.fhir.store(conn, system("ingest-mappings"))
-        for cm in mapping.code_maps:
-            found = search.resolve_conditional(conn, rt, f"url={cm.url}")
-            resource = cm.concept_map(publisher=mapping.name)
-            if found and not reload:
-                stored.append(CodeMap.from_concept_map(orjson.loads(store.read(rt, found[0].id).body)))
+        stored = _stored_code_maps(hub, conn, mapping)
+        for i, cm in enumerate(mapping.code_maps):
+            if stored[i] is not None and not reload:
                 continue
-            from hub.fhir.parse import check_resource
-
+            resource = cm.concept_map(publisher=mapping.name)
             check_resource(resource)
+            found = search.resolve_conditional(conn, rt, urlencode({"url": cm.url}))
             if found:
                 store.update(rt, found[0].id, {**resource, "id": found[0].id})
             else:
                 store.create(rt, resource, tenant=mapping.organization_id)
-            stored.append(cm)
+            stored[i] = cm
     return mapping.with_code_maps(stored)
+
+
+def _stored_code_maps(hub, conn, mapping: Mapping) -> list[CodeMap | None]:
+    rt = TYPES["ConceptMap"]
+    store = hub.fhir.store(conn, system("ingest-mappings"))
+    out: list[CodeMap | None] = []
+    for cm in mapping.code_maps:
+        found = search.resolve_conditional(conn, rt, urlencode({"url": cm.url}))
+        out.append(
+            CodeMap.from_concept_map(orjson.loads(store.read(rt, found[0].id).body)) if found else None
+        )
+    return out
 
 
 # ----- the quarantine, for people -----
