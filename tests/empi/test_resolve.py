@@ -165,3 +165,28 @@ def test_a_patient_written_outside_a_hub_transaction_is_indexed_too(db):
         )
     with db.read() as conn:
         assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == 987654
+
+
+def test_patients_of_a_transaction_bundle_are_indexed(client, db):
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient(family=f, given="敏"), "request": {"method": "POST", "url": "Patient"}}
+            for f in ("孙", "钱")
+        ],
+    }
+    assert client.post("/fhir", json=bundle, headers=FHIR_JSON).status_code == 200
+    with db.read() as conn:
+        keys = set(conn.execute(select(empi_key.c.key).where(empi_key.c.key.like("n:%"))).scalars())
+    assert {"n:sunmin", "n:qianmin"} <= keys
+
+
+def test_the_same_person_twice_in_one_transaction_is_one_patient(app, orgs):
+    hub = app.extensions["xietong"]
+    with hub.db.write() as conn:
+        first = resolve(conn, hub, _without_id_card(patient(mrn="A-1")), orgs["a"])
+        again = _without_id_card(patient(mrn="B-1"))
+        again["name"] = [{"text": "ZHANG Wei"}]
+        second = resolve(conn, hub, again, orgs["b"])
+    assert (first.outcome, second.outcome, second.patient_id) == ("new", "linked", first.patient_id)
