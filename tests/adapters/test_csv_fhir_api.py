@@ -164,8 +164,11 @@ def test_fhir_bundle_with_local_codes(hub):
         ],
     }
     patients = count(hub, "Patient")
-    s = Intake(hub, "yuxi-first").run("fhir", orjson.dumps(bundle), "his.json")
+    intake = Intake(hub, "yuxi-first")
+    own = count(hub, "Observation", tenant=intake.org_id)
+    s = intake.run("fhir", orjson.dumps(bundle), "his.json")
     assert (s.stored, s.records, s.linked) == (1, 2, 1), s.as_json()
+    assert count(hub, "Observation", tenant=intake.org_id) == own + 1  # the institution's own record
     assert count(hub, "Patient") == patients
     pid = s.results[0].patient_id
     obs = next(
