@@ -75,8 +75,7 @@ def resolve(
     conn, hub, incoming_patient: dict, source_org: str | None, thresholds: Thresholds = DEFAULT
 ) -> Resolution:
     """Find or make the hub Patient that is this person (see the module's docstring)."""
-    incoming = prepare(incoming_patient, source_org)
-    check_resource(incoming, "Patient")
+    incoming = prepare(incoming_patient, source_org)  # validated where it is written (``write``)
     store = hub.fhir.store(conn, PRINCIPAL)
     d = demographics(incoming)
     warnings = cross_check(incoming)
@@ -89,7 +88,7 @@ def resolve(
     if top is not None and top.score >= thresholds.upper:
         prov = _absorb(store, top, incoming, source_org, always_record=True)
         return Resolution(top.patient_id, "linked", top.score, found, prov, warnings=warnings)
-    created = store.create(PATIENT, incoming, tenant=source_org)
+    created = write(store, "Patient", incoming, tenant=source_org)
     if top is not None and top.score >= thresholds.lower:
         task = write(store, "Task", rec.review_task(created.id, top.patient_id, top.score, source_org))
         return Resolution(created.id, "review", top.score, found, task_id=task.id, warnings=warnings)
