@@ -9,7 +9,11 @@ institution's MRN. They are written with COPY in the rows the hub itself writes:
 have built.
 
 Then the hub is served by gunicorn on 127.0.0.1 and ``$match`` is called over real HTTP (one
-keep-alive connection, an admin token: no tenancy filter) with four kinds of query:
+keep-alive connection) by a county hospital's client about its own patients (``--caller
+institution``, the default: the tenancy filter applies, nothing is disclosed, so nothing is
+audited) or by the alliance office (``--caller admin``: everyone is visible, and every answer about
+an institution's patient is an audited disclosure, one chained AuditEvent pair per patient
+returned), with four kinds of query:
 
 - ``copy``: a stored patient's demographics without identifiers (scored, the top should be that patient);
 - ``variant``: the same in pinyin, given name first, with a birth-date typo (scored);
@@ -17,10 +21,12 @@ keep-alive connection, an admin token: no tenancy filter) with four kinds of que
 - ``unknown``: a person who is not in the index.
 
 It prints p50/p95/p99 per kind and overall, how often the right patient came first, and the same
-match done in-process (no HTTP, no auth) to show where the time goes. JSON goes to ``bench/out/``.
+match done in-process (``hub.empi.service.match``: no HTTP, no token check, the same audit) to
+show where the time goes. JSON goes to ``bench/out/``.
 
-    .venv/bin/python bench/empi_match.py               # 100k patients, 2000 queries: about 2-3 min
+    .venv/bin/python bench/empi_match.py               # 100k patients, 2000 queries: about 6-8 min
     .venv/bin/python bench/empi_match.py --reuse       # keep the loaded database if it is complete
+    .venv/bin/python bench/empi_match.py --reuse --caller admin
     .venv/bin/python bench/empi_match.py --patients 20000 --queries 400   # quick
 
 ``measure(args)`` runs it for another script (``bench/adapters.py``) and returns the figures.
@@ -261,9 +267,29 @@ def summarise(samples: list[tuple[str, float, bool | None]]) -> dict:
     return out
 
 
+def ensure_organizations(pg: PG, db: str) -> None:
+    """The institutions the patients belong to, stored as the hub stores them (once)."""
+    from hub.db import Database
+    from hub.fhir.registry import TYPES
+    from hub.fhir.store import Store
+
+    database = Database(pg.sa_url(db), pool_size=1)
+    try:
+        with database.write() as conn:
+            store = Store(database, conn)
+            for org in ORGS:
+                if store.current(TYPES["Organization"], org) is None:
+                    store.create(
+                        TYPES["Organization"], {"resourceType": "Organization", "name": org}, fid=org
+                    )
+    finally:
+        database.dispose()
+
+
 def over_http(args, pg: PG, db: str, qs) -> dict:
     log = OUT_DIR / f"gunicorn-empi-{datetime.now():%Y%m%d-%H%M%S}.log"
     sargs = SimpleNamespace(workers=args.workers, worker_class="sync", threads=1, app="wsgi:app")
+    ensure_organizations(pg, db)
     org = ORGS[0] if args.caller == "institution" else None
     role = "institution" if org else "admin"
     client_id, key = _auth.register_client(pg.sa_url(db), "bench empi", org, role, "system/*.cruds")
@@ -367,7 +393,7 @@ def parse_args(argv=None):
     ap.add_argument(
         "--caller",
         choices=("admin", "institution"),
-        default="admin",
+        default="institution",
         help="admin: the alliance office (sees everyone; every answer about an institution's patient "
         "is audited); institution: a county hospital's client asking about its own patients",
     )
