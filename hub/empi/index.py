@@ -42,12 +42,12 @@ def keys_of(d: Demographics) -> list[str]:
     for form in d.names:
         tokens = form.tokens
         for rotated in {tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]}:
-            keys.append("n:" + "".join(rotated)[:190])
+            keys.append("n:" + "".join(rotated))
     keys += ["p:" + p for p in d.phones]
     if d.resident_id:
         keys.append("r:" + d.resident_id)
     keys += [f"i:{h64(s, v) & 0xFFFFFFFFFFFFFFFF:016x}" for s, v in d.identifiers]
-    return list(dict.fromkeys(keys))
+    return list(dict.fromkeys(k[:200] for k in keys))
 
 
 def is_candidate(patient: dict) -> bool:
