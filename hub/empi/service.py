@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+from sqlalchemy import select
+
 from adapters.normalise import demographics
 from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import Principal
@@ -15,10 +18,11 @@ from hub.empi import records as rec
 from hub.empi.resolver import PRINCIPAL, prepare, write
 from hub.empi.score import DEFAULT, Thresholds
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
-from hub.fhir import search
+from hub.fhir import dates, search
 from hub.fhir.extract import parse_reference
 from hub.fhir.parse import check_structure
 from hub.fhir.registry import TYPES
+from hub.models import resource_tables
 
 PATIENT = TYPES["Patient"]
 PROVENANCE = TYPES["Provenance"]
@@ -214,6 +218,10 @@ def unlink(hub, principal: Principal, patient_id: str, provenance_id: str) -> di
             new_hub = write(store, "Patient", _body(rec.strip_added(current, before, after)), patient_id)
             new_other = write(store, "Patient", _body(contained), tenant=source_org)
             other_id, tenant = new_other.id, source_org
+        # What the other record's institution filed against the hub Patient since the link goes
+        # with the record it belongs to.
+        since = dates.parse_range(prov["recorded"])[0] if prov.get("recorded") else None
+        moved = move_records(conn, store, patient_id, other_id, tenant, since)
         undo = rec.provenance(
             "unlink",
             [
@@ -221,7 +229,7 @@ def unlink(hub, principal: Principal, patient_id: str, provenance_id: str) -> di
                 f"Patient/{other_id}/_history/{new_other.version}",
             ],
             author[1] if author else None,
-            entities=[("removal", f"Provenance/{provenance_id}")],
+            entities=[("removal", f"Provenance/{provenance_id}"), *(("derivation", m) for m in moved)],
             reason=f"undone by {principal.id}",
         )
         stored = write(store, "Provenance", undo, tenant=tenant)
@@ -234,8 +242,52 @@ def unlink(hub, principal: Principal, patient_id: str, provenance_id: str) -> di
             {"name": "patient", "valueReference": {"reference": f"Patient/{patient_id}"}},
             {"name": "other", "valueReference": {"reference": f"Patient/{other_id}"}},
             {"name": "provenance", "valueReference": {"reference": f"Provenance/{stored.id}"}},
+            *({"name": "moved", "valueReference": {"reference": m}} for m in moved),
         ],
     }
+
+
+def move_records(conn, store, from_id: str, to_id: str, tenant: str | None, since) -> list[str]:
+    """Re-point to ``to_id`` the records ``tenant`` wrote about ``from_id`` since ``since`` (the
+    AuditEvents, which are never changed, and the EMPI's own Provenances excepted)."""
+    if tenant is None:
+        return []
+    moved = []
+    for rt in TYPES.values():
+        if not rt.patient_param or rt.name in ("Patient", "AuditEvent"):
+            continue
+        t = resource_tables[rt.name]
+        q = select(t.c.fhir_id, t.c.body).where(
+            t.c.patient == from_id, t.c.tenant == tenant, t.c.deleted.is_(False)
+        )
+        if since is not None:
+            q = q.where(t.c.last_updated >= since)
+        for row in conn.execute(q).all():
+            body = orjson.loads(row.body)
+            if rt.name == "Provenance" and _is_empi(body):
+                continue
+            write(store, rt.name, _body(_repoint(body, from_id, to_id)), row.fhir_id)
+            moved.append(f"{rt.name}/{row.fhir_id}")
+    return moved
+
+
+def _is_empi(provenance: dict) -> bool:
+    codings = (provenance.get("activity") or {}).get("coding") or []
+    return any(c.get("system") == rec.activity_system() for c in codings)
+
+
+def _repoint(node, from_id: str, to_id: str):
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "reference" and isinstance(v, str) and parse_reference(v) == ("Patient", from_id):
+                out[k] = f"Patient/{to_id}"
+            else:
+                out[k] = _repoint(v, from_id, to_id)
+        return out
+    if isinstance(node, list):
+        return [_repoint(v, from_id, to_id) for v in node]
+    return node
 
 
 def _body(resource: dict) -> dict:

@@ -6,7 +6,7 @@ import requests
 
 from hub.empi import resolve
 from tests.empi.test_resolve import _mrn, _read, _without_id_card, orgs  # noqa: F401  (fixture)
-from tests.factories import FHIR_JSON, patient, resident_id
+from tests.factories import FHIR_JSON, observation, patient, resident_id
 from tests.principals import bearer
 
 MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
@@ -147,10 +147,13 @@ def test_unlink_a_scored_link(app, client, orgs):  # noqa: F811
     b = _resolve(app, latin, orgs["b"])
     assert b.outcome == "linked" and b.patient_id == a.patient_id
     unlink = _params({"name": "provenance", "valueReference": {"reference": f"Provenance/{b.provenance_id}"}})
-    # Another institution may not undo it; the one whose record was linked may.
+    # Each hospital files a result against the hub Patient.
     as_a = {**FHIR_JSON, **bearer(app, orgs["a"])}
-    assert client.post(f"/fhir/Patient/{a.patient_id}/$unlink", json=unlink, headers=as_a).status_code == 403
     as_b = {**FHIR_JSON, **bearer(app, orgs["b"])}
+    obs_a = client.post("/fhir/Observation", json=observation(a.patient_id), headers=as_a).get_json()["id"]
+    obs_b = client.post("/fhir/Observation", json=observation(a.patient_id), headers=as_b).get_json()["id"]
+    # Another institution may not undo it; the one whose record was linked may.
+    assert client.post(f"/fhir/Patient/{a.patient_id}/$unlink", json=unlink, headers=as_a).status_code == 403
     r = client.post(f"/fhir/Patient/{a.patient_id}/$unlink", json=unlink, headers=as_b)
     assert r.status_code == 200, r.get_json()
     other = r.get_json()["parameter"][2]["valueReference"]["reference"].split("/")[1]
@@ -158,6 +161,12 @@ def test_unlink_a_scored_link(app, client, orgs):  # noqa: F811
     assert "B-1" not in {i["value"] for i in hub_patient["identifier"]}
     assert [n.get("text") for n in hub_patient["name"]] == ["张伟"]
     assert "B-1" in {i["value"] for i in split["identifier"]} and split["name"] == [{"text": "Wei Zhang"}]
+    # Hospital B's result went with B's record; hospital A's stays.
+    subject = lambda oid: client.get(f"/fhir/Observation/{oid}").get_json()["subject"]["reference"]  # noqa: E731
+    assert (subject(obs_a), subject(obs_b)) == (f"Patient/{a.patient_id}", f"Patient/{other}")
+    assert {"name": "moved", "valueReference": {"reference": f"Observation/{obs_b}"}} in r.get_json()[
+        "parameter"
+    ]
     # The institution's record now resolves to its own patient again.
     assert _resolve(app, latin, orgs["b"]).patient_id == other
     bad = _params({"name": "provenance", "valueReference": {"reference": "Patient/x"}})
