@@ -111,7 +111,9 @@ def decode(raw: bytes, mapping: Mapping) -> str:
         fields = first.split(sep)
         if len(fields) > 17:
             declared = CHARSETS.get(fields[17].split(b"^")[0].decode("ascii", "replace").strip().upper())
-    encodings = [e for e in (declared, (mapping.csv or {}).get("encoding"), "utf-8", "gb18030") if e]
+    encodings = [
+        e for e in (declared, "utf-8", mapping.hl7v2_encoding, "gb18030") if e
+    ]  # UTF-8 is self-checking
     for enc in dict.fromkeys(encodings):
         try:
             return raw.decode(enc)

@@ -142,6 +142,7 @@ class Mapping:
     csv: dict | None = None
     path: Path | None = None
     organization_id: str | None = None  # the Organization's id in this hub, once resolved
+    hl7v2_encoding: str | None = None  # what the institution's v2 feeds are in when MSH-18 is silent
 
     def org_ref(self) -> dict:
         ref = {"reference": f"Organization/{self.organization_id}"} if self.organization_id else {}
@@ -277,6 +278,7 @@ def parse_mapping(data: dict, path: Path | None = None) -> Mapping:
             code_maps,
             data.get("csv"),
             path,
+            hl7v2_encoding=(data.get("hl7v2") or {}).get("encoding"),
         )
     except (KeyError, TypeError, IndexError) as exc:
         raise MappingError(f"{where}: malformed mapping ({type(exc).__name__}: {exc})") from None

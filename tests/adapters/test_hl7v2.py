@@ -118,6 +118,10 @@ def test_gb18030_message_is_decoded_from_msh18():
     text = ORU.format(rid=rid()).replace("UNICODE UTF-8", "GB 18030-2000")
     unit = hl7v2.translate(Piece(text.encode("gb18030"), "t"), mapping())
     assert unit.patients[0]["name"][0]["text"] == "李秀兰"
+    silent = ORU.format(rid=rid()).replace("UNICODE UTF-8", "")  # MSH-18 empty: the mapping's encoding
+    unit = hl7v2.translate(Piece(silent.encode("gb18030"), "t"), mapping())
+    assert unit.patients[0]["name"][0]["text"] == "李秀兰"
+    assert hl7v2.translate(Piece(silent.encode(), "t"), mapping()).patients[0]["name"][0]["text"] == "李秀兰"
 
 
 def test_ack_per_message():
