@@ -110,4 +110,19 @@ def register_cli(app: Flask) -> None:
             )
         click.echo(f"{done} of {len(ids)} replayed and stored")
 
+    @group.command("mllp")
+    @click.argument("institution")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=2575, show_default=True, type=int)
+    def mllp(institution, host, port):
+        """Listen for INSTITUTION's HL7 v2 messages over MLLP and answer each with its ACK."""
+        from .mllp import MllpServer
+
+        server = MllpServer(current_app.extensions["xietong"], institution, (host, port))
+        click.echo(f"MLLP for {institution} on {host}:{server.server_address[1]}")
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+
     app.cli.add_command(group)

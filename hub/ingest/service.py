@@ -140,7 +140,7 @@ class Intake:
         if replaying is None:
             prior = self._ledger(fmt, digest)
             if prior is not None:
-                return Result(piece.source, "duplicate", prior.message_id, prior.patient_id, records=0)
+                return self._duplicate(piece, prior, adapter)
         unit = None
         try:
             unit = adapter.translate(piece, self.mapping)
@@ -155,7 +155,7 @@ class Intake:
         except Conflict:
             prior = self._ledger(fmt, digest)
             if prior is not None and replaying is None:  # the same piece, sent twice at once
-                return Result(piece.source, "duplicate", prior.message_id, prior.patient_id)
+                return self._duplicate(piece, prior, adapter)
             raise
         except HubError as exc:
             element = next((e for i in exc.all_issues() for e in i.expression), None)
@@ -253,6 +253,16 @@ class Intake:
         patient = patient_ids[0] if patient_ids else None
         self._record_ledger(conn, fmt, piece, unit.message_id, "stored", patient, written, replaying)
         return Result(piece.source, "stored", unit.message_id, patient, link, written)
+
+    def _duplicate(self, piece: Piece, prior, adapter) -> Result:
+        """A piece received before: nothing is stored again; the sender gets the same answer."""
+        if prior.outcome == "stored":
+            ack = _ack(adapter, None, "AA", None, piece)
+        else:
+            ack = _ack(
+                adapter, None, "AE", Rejected("map", "received before and held in the quarantine"), piece
+            )
+        return Result(piece.source, "duplicate", prior.message_id, prior.patient_id, ack=ack)
 
     # ----- ledger and quarantine -----
 
