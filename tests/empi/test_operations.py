@@ -176,14 +176,25 @@ def test_unlink_a_scored_link(app, client, orgs):  # noqa: F811
 
 
 def test_match_over_real_http(live_server, live_headers):
-    body = _params({"name": "resource", "resource": {"resourceType": "Patient", "birthDate": "1980-02-03"}})
-    r = requests.post(
-        f"{live_server}/fhir/Patient/$match",
-        json=body,
-        headers={**live_headers, **FHIR_JSON},
-        timeout=30,
+    headers = {**live_headers, **FHIR_JSON}
+    created = requests.post(f"{live_server}/fhir/Patient", json=patient(), headers=headers, timeout=30)
+    assert created.status_code == 201
+    query = {
+        "resourceType": "Patient",
+        "name": [{"text": "ZHANG Wei"}],
+        "birthDate": "1980-02-03",
+        "gender": "male",
+    }
+    body = _params({"name": "resource", "resource": query}, {"name": "count", "valueInteger": 3})
+    r = requests.post(f"{live_server}/fhir/Patient/$match", json=body, headers=headers, timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/fhir+json")
+    entry = r.json()["entry"][0]
+    assert entry["resource"]["id"] == created.json()["id"] and entry["search"]["mode"] == "match"
+    metadata = requests.get(f"{live_server}/fhir/metadata", timeout=30).json()
+    patient_ops = next(r for r in metadata["rest"][0]["resource"] if r["type"] == "Patient").get(
+        "operation", []
     )
-    assert r.status_code == 200 and r.json()["total"] == 0
+    assert {"match", "merge", "unlink"} <= {o["name"] for o in patient_ops}
 
 
 def test_match_answers_about_an_institutions_patient_are_audited(app, client, db, orgs):  # noqa: F811
