@@ -83,6 +83,12 @@ def resolve(
     found = matching.candidates(conn, d, thresholds)
     top = found[0] if found else None
     if top is not None and top.grade == "certain" and top.method != "scored":
+        others = [c.patient_id for c in found[1:] if c.grade == "certain" and c.method != "scored"]
+        if others:  # the hub already holds this person twice: a person must merge them
+            warnings.append(
+                f"Patient/{top.patient_id} and {', '.join(f'Patient/{o}' for o in others)} hold identifiers "
+                "of this record: they may be one person (Patient/$merge)"
+            )
         prov = _absorb(store, top, incoming, source_org, always_record=False)
         return Resolution(top.patient_id, "matched", 1.0, found, prov, warnings=warnings)
     if top is not None and top.score >= thresholds.upper:

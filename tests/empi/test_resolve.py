@@ -190,3 +190,15 @@ def test_the_same_person_twice_in_one_transaction_is_one_patient(app, orgs):
         again["name"] = [{"text": "ZHANG Wei"}]
         second = resolve(conn, hub, again, orgs["b"])
     assert (first.outcome, second.outcome, second.patient_id) == ("new", "linked", first.patient_id)
+
+
+def test_a_record_whose_identifiers_are_on_two_hub_patients_is_flagged(app, orgs):
+    first = _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])
+    second = _resolve(
+        app, _without_id_card(patient(family="刘", given="洋", mrn="A-2", birth_date="1970-01-01")), orgs["a"]
+    )
+    both = _without_id_card(patient(mrn="A-1"))
+    both["identifier"] += _without_id_card(patient(mrn="A-2"))["identifier"]
+    r = _resolve(app, both, orgs["a"])
+    assert r.outcome == "matched" and r.patient_id in (first.patient_id, second.patient_id)
+    assert len(r.warnings) == 1 and "Patient/$merge" in r.warnings[0]
