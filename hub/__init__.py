@@ -42,6 +42,8 @@ def create_app(config: Config | None = None) -> Flask:
     from hub.audit.recorder import TokenAudit
     from hub.auth.clients import register_cli as register_client_cli
     from hub.cli import register_cli
+    from hub.empi import cli as _empi_cli
+    from hub.empi import operations as _empi_operations  # noqa: F401  (Patient/$match, $merge, $unlink)
 
     app.register_blueprint(fhir_rest.bp)
     app.register_blueprint(home.bp)
@@ -59,4 +61,10 @@ def create_app(config: Config | None = None) -> Flask:
     errors.register(app)
     register_cli(app)
     register_client_cli(app)
+    _empi_cli.register_cli(app)
+    from hub.ingest import api as ingest_api
+    from hub.ingest import cli as ingest_cli
+
+    app.register_blueprint(ingest_api.bp)
+    ingest_cli.register_cli(app)
     return app

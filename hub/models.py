@@ -166,5 +166,7 @@ Index(None, resource_history.c.last_updated)
 INDEX_TABLES = (idx_token, idx_string, idx_date, idx_ref)
 
 # Tables of other packages share this metadata (and so the migrations' comparison).
+from adapters import tables as _adapter_tables  # noqa: E402,F401
 from hub.audit import tables as _audit_tables  # noqa: E402,F401
 from hub.auth import tables as _auth_tables  # noqa: E402,F401
+from hub.empi import tables as _empi_tables  # noqa: E402,F401

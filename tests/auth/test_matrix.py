@@ -98,6 +98,24 @@ MATRIX = {
     ),  # no CSRF token
     ("login.logout", "POST"): ("/logout", {"form": {}}, {c: 400 for c in CALLERS}, None),
     ("login.me", "GET"): ("/me", None, {c: 401 for c in CALLERS}, None),  # a token is not a session
+    # ----- adapter intake (tests/adapters/test_api.py submits as the institution itself) -----
+    # Only a machine client of the named institution submits; no caller here is Organization/nowhere.
+    ("ingest.intake", "POST"): ("/ingest/nowhere/fhir", None, _fhir(403, 403, 403, 403), None),
+    # Each institution works its own quarantine; the regulator reads all of it, changes none.
+    ("ingest.quarantine_list", "GET"): ("/ingest/quarantine", None, _fhir(200, 200, 200, 200), None),
+    ("ingest.quarantine_entry", "GET"): ("/ingest/quarantine/0", None, _fhir(404, 404, 404, 404), None),
+    ("ingest.quarantine_replay", "POST"): (
+        "/ingest/quarantine/0/replay",
+        None,
+        _fhir(404, 404, 404, 403),
+        None,
+    ),
+    ("ingest.quarantine_discard", "POST"): (
+        "/ingest/quarantine/0/discard",
+        None,
+        _fhir(404, 404, 404, 403),
+        None,
+    ),
 }
 SKIPPED = {("static", "GET"): "static files (none are served: the pages inline their styles)"}
 

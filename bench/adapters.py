@@ -1,0 +1,205 @@
+"""Adapter throughput: records stored per second through each adapter (parse, map, validate, link
+through the EMPI, store with audit) against the floor of parsing the same records with
+fhir.resources alone, in one run.
+
+    .venv/bin/python bench/adapters.py                 # 2,000 lab results per adapter, SQLite
+    .venv/bin/python bench/adapters.py --records 4000 --pg postgresql+psycopg://postgres@127.0.0.1:5432/bench_adapters
+
+Every adapter gets the same people and results: 10 results per patient (one FHIR Bundle, one ORU^R01,
+or 10 CSV rows per patient). The floor validates the same Patient and Observation resources, as the
+fhir adapter's input, with ``fhir.resources.R4B`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+# bench/fhir_core.py would shadow the fhir_core package: the repository, not bench/, goes first.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from fhir.resources.R4B import get_fhir_model_class  # noqa: E402
+
+from hub import create_app, migrate  # noqa: E402
+from hub.auth.principal import system  # noqa: E402
+from hub.config import Config  # noqa: E402
+from hub.fhir import transaction  # noqa: E402
+from hub.ingest.service import Intake  # noqa: E402
+from hub.seed import demo_alliance_bundle  # noqa: E402
+
+FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+]
+LAB = [
+    ("GLU", "1001", "XT", "空腹血糖", "mmol/L", 3.9, 6.1),
+    ("HBA1C", "1002", "THXHDB", "糖化血红蛋白", "%", 4.0, 6.0),
+    ("TC", "1010", "ZDGC", "总胆固醇", "mmol/L", 2.8, 5.2),
+    ("TG", "1011", "GYSZ", "甘油三酯", "mmol/L", 0.5, 1.7),
+    ("CREA", "1020", "JG", "肌酐", "umol/L", 57, 111),
+    ("HGB", "2002", "XHDB", "血红蛋白", "g/L", 130, 175),
+    ("WBC", "2001", "BXB", "白细胞计数", "10*9/L", 3.5, 9.5),
+]
+
+
+def people(n: int, seed: int, tag: str):
+    rng = random.Random(seed)
+    for i in range(n):
+        birth = datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(0, 25000))
+        yield {
+            "mrn": f"{tag}{i:06d}",
+            "family": rng.choice(FAMILY),
+            "given": rng.choice(GIVEN),
+            "gender": rng.choice(["male", "female"]),
+            "birth": birth,
+            "phone": f"1390000{rng.randrange(0, 9999):04d}",
+            "results": [(rng.choice(LAB), round(rng.uniform(2, 12), 1)) for _ in range(10)],
+        }
+
+
+def fhir_bundle(p: dict) -> dict:
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:p-{p['mrn']}",
+            "resource": {
+                "resourceType": "Patient",
+                "identifier": [{"system": "http://his.yuxi-first.example/fhir/sid/mrn", "value": p["mrn"]}],
+                "name": [{"family": p["family"], "given": [p["given"]]}],
+                "gender": p["gender"],
+                "birthDate": p["birth"].isoformat(),
+                "telecom": [{"system": "phone", "value": p["phone"]}],
+            },
+        }
+    ]
+    for k, (lab, value) in enumerate(p["results"]):
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:o-{p['mrn']}-{k}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://his.yuxi-first.example/fhir/CodeSystem/lis-item",
+                                "code": lab[0],
+                            }
+                        ],
+                        "text": lab[3],
+                    },
+                    "subject": {"reference": f"urn:uuid:p-{p['mrn']}"},
+                    "effectiveDateTime": "2026-11-15T08:30:00+08:00",
+                    "valueQuantity": {"value": value, "unit": lab[4]},
+                    "referenceRange": [
+                        {"low": {"value": lab[5], "unit": lab[4]}, "high": {"value": lab[6], "unit": lab[4]}}
+                    ],
+                },
+            }
+        )
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def oru(p: dict) -> bytes:
+    g = {"male": "M", "female": "F"}[p["gender"]]
+    segs = [
+        f"MSH|^~\\&|THLIS|TH|XT|YX|20261115093000||ORU^R01|{p['mrn']}|P|2.4",
+        f"PID|1||{p['mrn']}^^^THHIS^MR||{p['family']}^{p['given']}||{p['birth']:%Y%m%d}|{g}|||||{p['phone']}",
+        f"OBR|1||{p['mrn']}|ZH^生化^THLIS|||20261115080000|||||||||||||||||||F",
+    ]
+    for k, (lab, value) in enumerate(p["results"], 1):
+        segs.append(
+            f"OBX|{k}|NM|{lab[1]}^{lab[3]}^THLIS||{value}|{lab[4]}|{lab[5]}-{lab[6]}||||F|||20261115081500"
+        )
+    return ("\r".join(segs) + "\r").encode()
+
+
+HEADER = "门诊号,身份证号,医保号,姓名,性别,出生日期,联系电话,检验单号,项目代码,项目名称,结果,单位,参考范围,报告时间\r\n"  # noqa: E501
+
+
+def csv_rows(p: dict) -> str:
+    sex = {"male": "男", "female": "女"}[p["gender"]]
+    return "".join(
+        f"{p['mrn']},,,{p['family']}{p['given']},{sex},{p['birth']},{p['phone']},J{p['mrn']},{lab[2]},{lab[3]},"
+        f"{value},{lab[4]},{lab[5]}-{lab[6]},2026-11-15 08:30\r\n"
+        for k, (lab, value) in enumerate(p["results"])
+    )
+
+
+def floor(bundles: list[dict]) -> float:
+    t = time.perf_counter()
+    n = 0
+    for b in bundles:
+        for e in b["entry"]:
+            res = e["resource"]
+            get_fhir_model_class(res["resourceType"]).model_validate(res)
+            n += res["resourceType"] == "Observation"
+    return n / (time.perf_counter() - t)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=2000, help="lab results per adapter (10 per patient)")
+    ap.add_argument("--pg", help="a PostgreSQL URL of an empty database (default: a temporary SQLite file)")
+    args = ap.parse_args()
+    n = max(args.records // 10, 1)
+    url = args.pg or f"sqlite:///{tempfile.mkdtemp(prefix='xt-bench-adapters-')}/hub.sqlite"
+    migrate.upgrade(url)
+    app = create_app(Config.from_env({}, DATABASE_URL=url, INSTANCE_PATH=tempfile.mkdtemp()))
+    hub = app.extensions["xietong"]
+    transaction.process(hub.fhir, system("bench"), demo_alliance_bundle(), "urn:bench")
+
+    rates = {}
+    fhir_people = list(people(n, 1, "F"))
+    bundles = [fhir_bundle(p) for p in fhir_people]
+    rates["floor (fhir.resources parse)"] = max(floor(bundles) for _ in range(3))
+    runs = {
+        "fhir": ("yuxi-first", [orjson.dumps(b) for b in bundles]),
+        "hl7v2": ("tonghai-county", [oru(p) for p in people(n, 2, "H")]),
+        "csv": ("panxi-thc", [(HEADER + "".join(csv_rows(p) for p in people(n, 3, "C"))).encode("gb18030")]),
+    }
+    for fmt, (inst, payloads) in runs.items():
+        intake = Intake(hub, inst)
+        t = time.perf_counter()
+        records = quarantined = 0
+        for payload in payloads:
+            s = intake.run(fmt, payload, "bench")
+            records += sum(r.records for r in s.results if r.outcome == "stored")
+            quarantined += s.quarantined
+        elapsed = time.perf_counter() - t
+        rates[fmt] = records / elapsed
+        print(f"{fmt:6s} {records} records ({quarantined} quarantined) in {elapsed:.1f} s", file=sys.stderr)
+    base = rates["floor (fhir.resources parse)"]
+    what = f"({n * 10} results, {n} patients, {hub.db.dialect})"
+    print(f"{'what':32s} {'records/s':>10s} {'x floor':>8s}   {what}")
+    for k, v in rates.items():
+        print(f"{k:32s} {v:10.0f} {v / base:8.3f}")
+    hub.db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""The EMPI index kept in step with the Patients, and the candidate search on it.
+
+Every write of a Patient (REST create/update, transaction Bundles, the adapters, the seed) goes
+through the store, whose statements on ``res_patient`` are seen here (``after_execute``): the
+Patients written are noted on the connection, and their index rows are rewritten from the stored
+bodies as the last step of the same transaction (``Database.before_commit``), or earlier when a
+search on the same connection needs them (``flush``). So the index never disagrees with a
+committed Patient, and there is no second write path to forget.
+
+Candidate search is blocking: the keys of the incoming record (birth date, name syllables in each
+order and reading, phone, resident ID, identifiers) are looked up in ``empi_key``; the patients
+sharing the most keys are fetched (at most ``BLOCK_LIMIT``) and scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+from sqlalchemy import TextClause, case, delete, event, func, insert, literal, or_, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert, Update
+
+from adapters.normalise import Demographics, demographics
+from hub.db import BEFORE_COMMIT, Database
+from hub.empi.tables import empi_key, empi_person
+from hub.fhir.extract import h64
+from hub.models import resource_tables
+
+PATIENT = resource_tables["Patient"]
+BLOCK_LIMIT = 200
+
+
+# --------------------------------------------------------------------------- rows of one patient
+
+
+def keys_of(d: Demographics) -> list[str]:
+    """The blocking keys of a patient's demographics (each at most 200 characters)."""
+    keys: list[str] = []
+    if d.birth_date:
+        keys.append("b:" + d.birth_date.replace("-", ""))
+    for form in d.names:
+        tokens = form.tokens
+        for rotated in {tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]}:
+            keys.append("n:" + "".join(rotated))
+    keys += ["p:" + p for p in d.phones]
+    if d.resident_id:
+        keys.append("r:" + d.resident_id)
+    keys += [f"i:{h64(s, v) & 0xFFFFFFFFFFFFFFFF:016x}" for s, v in d.identifiers]
+    return list(dict.fromkeys(k[:200] for k in keys))
+
+
+def is_candidate(patient: dict) -> bool:
+    """A record another replaced, or marked inactive, is no one's match any more."""
+    if patient.get("active") is False:
+        return False
+    return not any((link or {}).get("type") == "replaced-by" for link in patient.get("link") or [])
+
+
+@dataclass
+class Rows:
+    person: dict
+    keys: list[dict]
+
+
+def rows_of(pid: int, fid: str, patient: dict) -> Rows:
+    """The index rows of one stored Patient (also what a bulk load writes)."""
+    d = demographics(patient)
+    return Rows(
+        {
+            "pid": pid,
+            "fhir_id": fid,
+            "candidate": is_candidate(patient),
+            "features": orjson.dumps(d.to_json()).decode(),
+        },
+        [{"key": k, "pid": pid} for k in keys_of(d)],
+    )
+
+
+def write_rows(conn: Connection, rows: list[Rows]) -> None:
+    if not rows:
+        return
+    conn.execute(insert(empi_person), [r.person for r in rows])
+    keys = [k for r in rows for k in r.keys]
+    if keys:
+        conn.execute(insert(empi_key), keys)
+
+
+def reindex(conn: Connection, pids: set[int] = frozenset(), fids: set[str] = frozenset()) -> int:
+    """Rewrite the index rows of these patients from their current stored versions."""
+    if not pids and not fids:
+        return 0
+    conds = []
+    if pids:
+        conds.append(PATIENT.c.pid.in_(sorted(pids)))
+    if fids:
+        conds.append(PATIENT.c.fhir_id.in_(sorted(fids)))
+    found = conn.execute(
+        select(PATIENT.c.pid, PATIENT.c.fhir_id, PATIENT.c.deleted, PATIENT.c.body).where(or_(*conds))
+    ).all()
+    all_pids = sorted({r.pid for r in found} | set(pids))
+    conn.execute(delete(empi_key).where(empi_key.c.pid.in_(all_pids)))
+    conn.execute(delete(empi_person).where(empi_person.c.pid.in_(all_pids)))
+    write_rows(conn, [rows_of(r.pid, r.fhir_id, orjson.loads(r.body)) for r in found if not r.deleted])
+    return len(found)
+
+
+def reindex_all(conn: Connection, batch: int = 2000) -> int:
+    """Rebuild the whole index (after a restore, or to adopt a change of normalisation)."""
+    conn.execute(delete(empi_key))
+    conn.execute(delete(empi_person))
+    n, last = 0, None
+    while True:
+        q = select(PATIENT.c.pid, PATIENT.c.fhir_id, PATIENT.c.body).where(PATIENT.c.deleted.is_(False))
+        if last is not None:
+            q = q.where(PATIENT.c.pid > last)
+        found = conn.execute(q.order_by(PATIENT.c.pid).limit(batch)).all()
+        if not found:
+            return n
+        write_rows(conn, [rows_of(r.pid, r.fhir_id, orjson.loads(r.body)) for r in found])
+        n += len(found)
+        last = found[-1].pid
+
+
+# --------------------------------------------------------------------------- keeping it in step
+
+
+@dataclass(eq=False)
+class _Pending:
+    """The Patients written in one transaction and not yet indexed; run before the commit."""
+
+    pids: set[int] = field(default_factory=set)
+    fids: set[str] = field(default_factory=set)
+
+    def __call__(self, conn: Connection) -> None:
+        flush(conn)
+
+
+def flush(conn: Connection) -> None:
+    """Bring the index up to date with the Patients this transaction wrote so far."""
+    pending = next((h for h in conn.info.get(BEFORE_COMMIT) or () if type(h) is _Pending), None)
+    if pending is None or (not pending.pids and not pending.fids):
+        return
+    pids, fids = set(pending.pids), set(pending.fids)
+    pending.pids.clear()
+    pending.fids.clear()
+    reindex(conn, pids, fids)
+
+
+def _written(clause, multiparams, params) -> tuple[int | None, str | None] | None:
+    """(pid, fhir id) of a Patient the statement writes, or None if it writes none."""
+    if isinstance(clause, Insert) and clause.table is PATIENT:
+        values = clause.compile().params
+        return values.get("pid"), values.get("fhir_id")
+    if isinstance(clause, Update) and clause.table is PATIENT:
+        where = clause.whereclause
+        if where is not None and getattr(where, "left", None) is PATIENT.c.pid:
+            return where.right.value, None
+        return None
+    if isinstance(clause, TextClause) and "INSERT INTO res_patient " in clause.text:
+        values = (multiparams[0] if multiparams else None) or params or {}
+        return None, values.get("fid")
+    return None
+
+
+@event.listens_for(Engine, "after_execute")
+def _after_execute(conn, clauseelement, multiparams, params, execution_options, result):
+    table = getattr(clauseelement, "table", None)
+    if table is not None and table is not PATIENT:
+        return
+    written = _written(clauseelement, multiparams, params)
+    if written is None:
+        return
+    pid, fid = written
+    if BEFORE_COMMIT not in conn.info:  # not a hub write transaction (a script's own): index now
+        reindex(conn, {pid} if pid is not None else set(), {fid} if fid is not None else set())
+        return
+    pending = Database.before_commit(conn, _Pending)
+    if pid is not None:
+        pending.pids.add(pid)
+    if fid is not None:
+        pending.fids.add(fid)
+
+
+# --------------------------------------------------------------------------- candidate search
+
+
+@dataclass(frozen=True)
+class Indexed:
+    pid: int
+    fhir_id: str
+    demographics: Demographics
+    shared_keys: int
+    body: str | None = None  # the stored Patient and its tenant, when asked for
+    tenant: str | None = None
+
+
+def block(
+    conn: Connection, d: Demographics, patient_filter=None, limit: int = BLOCK_LIMIT, with_body: bool = False
+) -> list[Indexed]:
+    """The indexed patients sharing at least one blocking key with ``d``, most shared first.
+
+    ``patient_filter``: a condition on ``res_patient`` (the caller's tenancy), or None for all.
+    ``with_body``: fetch the stored Patients in the same query (what ``$match`` answers with).
+    """
+    keys = keys_of(d)
+    if not keys:
+        return []
+    identifier_keys = [k for k in keys if k.startswith(("r:", "i:"))]
+    # An identifier in common outweighs any number of demographic keys: such a patient is never
+    # cut off by the limit.
+    weight = case((empi_key.c.key.in_(identifier_keys), 1000), else_=1) if identifier_keys else literal(1)
+    shared = (
+        select(empi_key.c.pid, func.sum(weight).label("n"))
+        .where(empi_key.c.key.in_(keys))
+        .group_by(empi_key.c.pid)
+        .order_by(func.sum(weight).desc(), empi_key.c.pid)
+        .limit(limit * 2 if patient_filter is not None else limit)
+        .subquery()
+    )
+    cols = [empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, shared.c.n]
+    if with_body:
+        cols += [PATIENT.c.body, PATIENT.c.tenant]
+    q = (
+        select(*cols)
+        .select_from(shared.join(empi_person, empi_person.c.pid == shared.c.pid))
+        .where(empi_person.c.candidate.is_(True))
+    )
+    if patient_filter is not None or with_body:
+        q = q.join(PATIENT, PATIENT.c.pid == empi_person.c.pid)
+    if patient_filter is not None:
+        q = q.where(patient_filter)
+    rows = conn.execute(q.order_by(shared.c.n.desc(), empi_person.c.pid).limit(limit)).all()
+    return [
+        Indexed(
+            r.pid,
+            r.fhir_id,
+            Demographics.from_json(orjson.loads(r.features)),
+            r.n,
+            r.body if with_body else None,
+            r.tenant if with_body else None,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,146 @@
+"""Resolve an institution's patient record to the one hub Patient of that person.
+
+Called by the adapters inside their write transaction, before the record's clinical data are
+stored against the Patient it returns:
+
+    with hub.db.write() as conn:
+        r = resolve(conn, hub, patient_dict, source_org="org-county-1")
+        observation["subject"] = {"reference": f"Patient/{r.patient_id}"}
+
+Outcomes:
+- ``matched``: the same resident ID number or the same identifier (the institution's MRN sent
+  again) is held by a hub Patient; what the record adds (identifiers, names, telecoms) is added.
+- ``linked``: no identifier in common, but the demographics score at or above the upper
+  threshold; absorbed like ``matched``, with a Provenance keeping the record as it came (undo:
+  ``Patient/{id}/$unlink``).
+- ``review``: a score between the thresholds; a new Patient is made AND a review Task for a
+  person at the alliance office names both (``Patient/$merge`` if they are one person).
+- ``new``: no one scores above the lower threshold; a new Patient (tenant: the source institution).
+
+The hub Patient is written as the system principal ``empi`` (the source institution rarely owns
+it; only the owner may change a record through the API).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from adapters.identifiers import normalise_identifiers
+from adapters.normalise import cross_check, demographics
+from hub.auth.principal import system
+from hub.empi import index, matching
+from hub.empi import records as rec
+from hub.empi.matching import Candidate
+from hub.empi.score import DEFAULT, Thresholds
+from hub.errors import Issue, Unprocessable
+from hub.fhir.extract import h64
+from hub.fhir.parse import check_resource
+from hub.fhir.registry import TYPES
+
+PRINCIPAL = system("empi")
+PATIENT = TYPES["Patient"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    patient_id: str
+    outcome: str  # matched | linked | new | review
+    score: float | None
+    candidates: list[Candidate] = field(default_factory=list)
+    provenance_id: str | None = None
+    task_id: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. birth date and resident ID disagree
+
+
+def prepare(incoming: dict, source_org: str | None) -> dict:
+    """The incoming Patient with its identifiers normalised (resident ID, MRN assigner); an invalid
+    resident ID number is refused, naming the element (the adapters quarantine the record)."""
+    if not isinstance(incoming, dict) or incoming.get("resourceType") != "Patient":
+        raise Unprocessable("the record to resolve must be a Patient resource", ["Patient"])
+    norm = normalise_identifiers(incoming.get("identifier"), source_org)
+    if norm.problems:
+        element, problem = norm.problems[0]
+        raise Unprocessable(problem, [element], [Issue(p, "value", "error", (e,)) for e, p in norm.problems])
+    out = {k: v for k, v in incoming.items() if k not in ("id", "meta", "text")}
+    if norm.identifiers:
+        out["identifier"] = norm.identifiers
+    else:
+        out.pop("identifier", None)
+    return out
+
+
+def resolve(
+    conn, hub, incoming_patient: dict, source_org: str | None, thresholds: Thresholds = DEFAULT
+) -> Resolution:
+    """Find or make the hub Patient that is this person (see the module's docstring)."""
+    incoming = prepare(incoming_patient, source_org)  # validated where it is written (``write``)
+    store = hub.fhir.store(conn, PRINCIPAL)
+    d = demographics(incoming)
+    warnings = cross_check(incoming)
+    _serialise(hub.db, conn, d)
+    found = matching.candidates(conn, d, thresholds)
+    top = found[0] if found else None
+    if top is not None and top.grade == "certain" and top.method != "scored":
+        others = [c.patient_id for c in found[1:] if c.grade == "certain" and c.method != "scored"]
+        if others:  # the hub already holds this person twice: a person must merge them
+            warnings.append(
+                f"Patient/{top.patient_id} and {', '.join(f'Patient/{o}' for o in others)} hold identifiers "
+                "of this record: they may be one person (Patient/$merge)"
+            )
+        prov = _absorb(store, top, incoming, source_org, always_record=False)
+        return Resolution(top.patient_id, "matched", 1.0, found, prov, warnings=warnings)
+    if top is not None and top.score >= thresholds.upper:
+        prov = _absorb(store, top, incoming, source_org, always_record=True)
+        return Resolution(top.patient_id, "linked", top.score, found, prov, warnings=warnings)
+    created = write(store, "Patient", incoming, tenant=source_org)
+    if top is not None and top.score >= thresholds.lower:
+        task = write(store, "Task", rec.review_task(created.id, top.patient_id, top.score, source_org))
+        return Resolution(created.id, "review", top.score, found, task_id=task.id, warnings=warnings)
+    return Resolution(created.id, "new", top.score if top else None, found, warnings=warnings)
+
+
+def _serialise(db, conn, d) -> None:
+    """Two records of one person resolved at once must not both become new Patients: on PostgreSQL
+    resolutions of people with the same birth date (else the same first blocking key) take turns.
+    SQLite's single writer already serialises them."""
+    if db.is_sqlite:
+        return
+    keys = index.keys_of(d)
+    key = next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none")
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": h64("empi", key)})
+
+
+def _absorb(
+    store, cand: Candidate, incoming: dict, source_org: str | None, always_record: bool
+) -> str | None:
+    """Add what ``incoming`` brings to the candidate; record the link (a Provenance) if anything
+    changed, or always for a scored link (so that it can be undone)."""
+    current = store.read(PATIENT, cand.patient_id)
+    merged, changed = rec.absorb(current.resource(), incoming)
+    version = current.version
+    if changed:
+        version = write(store, "Patient", merged, cand.patient_id).version
+    if not changed and not always_record:
+        return None
+    prov = rec.provenance(
+        "link",
+        [f"Patient/{cand.patient_id}/_history/{version}"],
+        source_org,
+        score=cand.score,
+        method=cand.method,
+        incoming=incoming,
+        entities=[("revision", f"Patient/{cand.patient_id}/_history/{current.version}")] if changed else [],
+    )
+    return write(store, "Provenance", prov, tenant=source_org).id
+
+
+def write(store, rtype: str, resource: dict, fid: str | None = None, tenant: str | None = None):
+    """Validate (as the API does) and store: a create, or an update of ``fid``."""
+    if fid is not None:
+        resource = {**resource, "id": fid}
+    check_resource(resource, rtype)
+    if fid is None:
+        return store.create(TYPES[rtype], resource, tenant=tenant)
+    return store.update(TYPES[rtype], fid, resource)[0]

@@ -1,0 +1,525 @@
+"""Intake: a payload from an institution -> pieces -> (parse, map, validate) -> link -> store.
+
+One piece is one transaction: its patients are resolved by the EMPI, its records are written through
+the same ``Store`` the FHIR API uses (validated, versioned, tenant-stamped as the institution's,
+audited), and the ledger row that makes a resend a no-op is written with them. A piece that fails at
+any step is kept raw in the quarantine with the reason and the element at fault, and can be replayed
+once its mapping is fixed. Nothing that arrives is lost and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import insert, select, update
+
+from adapters import csv as csv_adapter
+from adapters import fhir as fhir_adapter
+from adapters import hl7v2 as hl7v2_adapter
+from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
+from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
+from adapters.tables import intake_ledger, intake_record, quarantine
+from hub.auth.principal import INSTITUTION, Principal, system
+from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
+from hub.fhir import dates, search
+from hub.fhir.parse import check_resource
+from hub.fhir.registry import TYPES
+from hub.fhir.store import dumps, new_id
+
+from .link import criteria, resolve
+
+ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
+AUTH_ERRORS = (Forbidden, Unauthorized)
+
+
+@dataclass
+class Result:
+    source: str
+    outcome: str  # stored | duplicate | quarantined
+    message_id: str | None = None
+    patient_id: str | None = None
+    link: str | None = None  # the EMPI's outcome for the (first) patient
+    records: int = 0
+    reason: str | None = None
+    element: str | None = None
+    stage: str | None = None
+    quarantine_id: int | None = None
+    unmapped: list[dict] = field(default_factory=list)
+    ack: str | None = None
+
+    def as_json(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, [], 0) or k == "outcome"}
+        if self.outcome == "quarantined":
+            issue = {"severity": "error", "code": "processing" if self.stage == "link" else "invalid"}
+            issue["diagnostics"] = f"[{self.stage}] {self.reason}"
+            if self.element:
+                issue["expression"] = [self.element]
+            out["operationOutcome"] = {"resourceType": "OperationOutcome", "issue": [issue]}
+        return out
+
+
+@dataclass
+class Summary:
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    linked: int = 0  # pieces whose patient was found in the hub (matched or linked), not new
+    new_patients: int = 0
+    review: int = 0
+    quarantined: int = 0
+    records: int = 0
+    unmapped: Counter = field(default_factory=Counter)
+    results: list[Result] = field(default_factory=list)
+
+    def add(self, r: Result) -> None:
+        self.read += 1
+        self.results.append(r)
+        if r.outcome == "stored":
+            self.stored += 1
+            self.records += r.records
+            if r.link in ("matched", "linked"):
+                self.linked += 1
+            elif r.link == "new":
+                self.new_patients += 1
+            elif r.link == "review":
+                self.review += 1
+        elif r.outcome == "duplicate":
+            self.duplicate += 1
+        else:
+            self.quarantined += 1
+        for u in r.unmapped:
+            self.unmapped[(u["system"], u["code"])] += 1
+
+    def as_json(self) -> dict:
+        return {
+            "read": self.read,
+            "stored": self.stored,
+            "duplicate": self.duplicate,
+            "linked": self.linked,
+            "newPatients": self.new_patients,
+            "review": self.review,
+            "quarantined": self.quarantined,
+            "records": self.records,
+            "unmapped": [{"system": s, "code": c, "count": n} for (s, c), n in sorted(self.unmapped.items())],
+            "results": [r.as_json() for r in self.results],
+        }
+
+
+def institution_principal(org_id: str, job: str = "ingest") -> Principal:
+    """Who writes what an institution sends from the command line: that institution."""
+    return Principal("client", job, org_id, INSTITUTION, ("system/*.cruds",), purpose="treatment")
+
+
+class Intake:
+    """Intake for one institution: its Organization id, its mapping, the principal that writes."""
+
+    def __init__(self, hub, institution: str, principal: Principal | None = None):
+        self.hub = hub
+        self.org_id, mapping = find_institution(hub, institution)
+        self.principal = principal or institution_principal(self.org_id)
+        self.mapping = load_code_maps(hub, mapping)
+
+    # ----- a payload -----
+
+    def run(self, fmt: str, payload: bytes, source: str, progress=None) -> Summary:
+        adapter = adapter_for(fmt)
+        summary = Summary()
+        for piece in adapter.split(payload, source, self.mapping):
+            summary.add(self.process(fmt, piece))
+            if progress is not None:
+                progress(summary)
+        return summary
+
+    def process(self, fmt: str, piece: Piece, replaying: int | None = None) -> Result:
+        adapter = adapter_for(fmt)
+        digest = piece.content_hash
+        if replaying is None:
+            prior = self._ledger(fmt, digest)
+            if prior is not None:
+                return self._duplicate(piece, prior, adapter)
+        unit = None
+        try:
+            unit = adapter.translate(piece, self.mapping)
+            validate(unit)
+        except Rejected as exc:
+            return self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+        try:
+            with self.hub.db.write() as conn:
+                result = self._store(conn, fmt, piece, unit, replaying)
+        except AUTH_ERRORS:
+            raise
+        except Conflict:
+            prior = self._ledger(fmt, digest)
+            if prior is not None and replaying is None:  # the same piece, sent twice at once
+                return self._duplicate(piece, prior, adapter)
+            raise
+        except HubError as exc:
+            element = next((e for i in exc.all_issues() for e in i.expression), None)
+            stage = "link" if isinstance(exc, NotFound) else "store"
+            return self._quarantine(fmt, piece, unit, Rejected(stage, str(exc), element), replaying, adapter)
+        except Rejected as exc:
+            return self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+        result.unmapped = [u.__dict__ for u in unit.unmapped]
+        result.ack = _ack(adapter, unit, "AA", None, piece)
+        return result
+
+    def _store(self, conn, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
+        hub, org = self.hub, self.org_id
+        patient_ids, link = [], None
+        for n, patient in enumerate(unit.patients):
+            try:
+                r = resolve(conn, hub, patient, org)
+            except AUTH_ERRORS:
+                raise
+            except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
+                element = next((e for i in exc.all_issues() for e in i.expression), None)
+                raise Rejected("link", f"patient {n + 1}: {exc}", element) from None
+            patient_ids.append(r.patient_id)
+            link = link or r.outcome
+        store = hub.fhir.store(conn, self.principal)
+        policy = store.policy
+
+        # Which hub id each record has: the one it became before, a shared one, or a new one.
+        plan = []
+        ids: dict[str, str] = {}
+        for rec in unit.records:
+            rt = TYPES.get(rec.resource["resourceType"])
+            if rt is None:
+                raise Rejected("store", f"{rec.resource['resourceType']} is not a type the hub stores")
+            digest = hashlib.sha256(dumps(rec.resource).encode()).hexdigest()
+            fid, action = None, "create"
+            if rec.source_key:
+                row = conn.execute(
+                    select(intake_record.c.fhir_id, intake_record.c.content_hash).where(
+                        intake_record.c.institution == org, intake_record.c.source_key == rec.source_key[:300]
+                    )
+                ).first()
+                if row is not None:
+                    fid, action = row.fhir_id, ("same" if row.content_hash == digest else "update")
+            if fid is None and rec.shared:
+                fid = _shared(conn, rt, rec.resource, policy)
+                action = "same" if fid else "create"
+            fid = fid or new_id()
+            if rec.local_ref:
+                ids[rec.local_ref] = f"{rt.name}/{fid}"
+            plan.append((rec, rt, fid, action, digest))
+
+        def rewrite(node):
+            if isinstance(node, dict):
+                ref = node.get("reference")
+                if isinstance(ref, str):
+                    if ref.startswith(PATIENT_REF):
+                        node["reference"] = f"Patient/{patient_ids[int(ref[len(PATIENT_REF) :])]}"
+                    elif ref.startswith(RECORD_REF):
+                        node["reference"] = ids[ref[len(RECORD_REF) :]]
+                for v in node.values():
+                    rewrite(v)
+            elif isinstance(node, list):
+                for v in node:
+                    rewrite(v)
+
+        written = 0
+        for rec, rt, fid, action, digest in plan:
+            if action == "same":
+                continue
+            rewrite(rec.resource)
+            if action == "create":
+                store.create(rt, rec.resource, fid=fid)
+            else:
+                store.update(rt, fid, {**rec.resource, "id": fid})
+            written += 1
+            if rec.source_key:
+                key = rec.source_key[:300]
+                if action == "create":
+                    conn.execute(
+                        insert(intake_record).values(
+                            institution=org,
+                            source_key=key,
+                            resource_type=rt.name,
+                            fhir_id=fid,
+                            content_hash=digest,
+                        )
+                    )
+                else:
+                    conn.execute(
+                        update(intake_record)
+                        .where(intake_record.c.institution == org, intake_record.c.source_key == key)
+                        .values(content_hash=digest)
+                    )
+        patient = patient_ids[0] if patient_ids else None
+        self._record_ledger(conn, fmt, piece, unit.message_id, "stored", patient, written, replaying)
+        return Result(piece.source, "stored", unit.message_id, patient, link, written)
+
+    def _duplicate(self, piece: Piece, prior, adapter) -> Result:
+        """A piece received before: nothing is stored again; the sender gets the same answer."""
+        if prior.outcome == "stored":
+            ack = _ack(adapter, None, "AA", None, piece)
+        else:
+            ack = _ack(
+                adapter, None, "AE", Rejected("map", "received before and held in the quarantine"), piece
+            )
+        return Result(piece.source, "duplicate", prior.message_id, prior.patient_id, ack=ack)
+
+    # ----- ledger and quarantine -----
+
+    def _ledger(self, fmt: str, digest: str):
+        with self.hub.db.read() as conn:
+            return conn.execute(
+                select(intake_ledger).where(
+                    intake_ledger.c.institution == self.org_id,
+                    intake_ledger.c.format == fmt,
+                    intake_ledger.c.content_hash == digest,
+                )
+            ).first()
+
+    def _record_ledger(self, conn, fmt, piece, message_id, outcome, patient, records, replaying) -> None:
+        values = {
+            "source": piece.source[:512],
+            "message_id": (message_id or "")[:200] or None,
+            "outcome": outcome,
+            "patient_id": patient,
+            "records": records,
+            "received_at": dates.now_utc(),
+        }
+        where = (
+            intake_ledger.c.institution == self.org_id,
+            intake_ledger.c.format == fmt,
+            intake_ledger.c.content_hash == piece.content_hash,
+        )
+        exists = conn.execute(select(intake_ledger.c.id).where(*where)).first() if replaying else None
+        if exists:
+            conn.execute(update(intake_ledger).where(*where).values(**values))
+        else:
+            conn.execute(
+                insert(intake_ledger).values(
+                    institution=self.org_id, format=fmt, content_hash=piece.content_hash, **values
+                )
+            )
+        if replaying is not None and outcome == "stored":
+            conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == replaying)
+                .values(status="replayed", resolved_at=dates.now_utc())
+            )
+
+    def _quarantine(self, fmt, piece: Piece, unit, exc: Rejected, replaying, adapter) -> Result:
+        now = dates.now_utc()
+        with self.hub.db.write() as conn:
+            row = conn.execute(
+                select(quarantine.c.id, quarantine.c.attempts).where(
+                    quarantine.c.institution == self.org_id,
+                    quarantine.c.format == fmt,
+                    quarantine.c.content_hash == piece.content_hash,
+                )
+            ).first()
+            values = {
+                "stage": exc.stage,
+                "reason": exc.reason[:4000],
+                "element": (exc.element or "")[:300] or None,
+            }
+            if row is not None:
+                qid = row.id
+                conn.execute(
+                    update(quarantine)
+                    .where(quarantine.c.id == qid)
+                    .values(**values, status="open", attempts=row.attempts + 1, resolved_at=None)
+                )
+            else:
+                qid = conn.execute(
+                    insert(quarantine)
+                    .values(
+                        institution=self.org_id,
+                        format=fmt,
+                        content_hash=piece.content_hash,
+                        source=piece.source[:512],
+                        message_id=((unit.message_id if unit else None) or "")[:200] or None,
+                        raw=piece.raw,
+                        status="open",
+                        attempts=1,
+                        received_at=now,
+                        **values,
+                    )
+                    .returning(quarantine.c.id)
+                ).scalar_one()
+            self._record_ledger(
+                conn, fmt, piece, unit.message_id if unit else None, "quarantined", None, 0, replaying or qid
+            )
+        code = "AR" if exc.stage == "parse" else "AE"
+        return Result(
+            piece.source,
+            "quarantined",
+            unit.message_id if unit else None,
+            reason=exc.reason,
+            element=exc.element,
+            stage=exc.stage,
+            quarantine_id=qid,
+            unmapped=[u.__dict__ for u in unit.unmapped] if unit else [],
+            ack=_ack(adapter, unit, code, exc, piece),
+        )
+
+
+def _ack(adapter, unit, code, exc, piece=None) -> str | None:
+    make = getattr(adapter, "ack", None)
+    if make is None:
+        return None
+    return make(unit, code, exc, piece)
+
+
+def adapter_for(fmt: str):
+    adapter = ADAPTERS.get(fmt)
+    if adapter is None:
+        raise NotFound(f"'{fmt}' is not an intake format (one of: {', '.join(ADAPTERS)})", ["format"])
+    return adapter
+
+
+def _shared(conn, rt, resource: dict, policy) -> str | None:
+    """A directory record the hub already holds under one of the same identifiers."""
+    idents = resource.get("identifier")
+    for ident in idents if isinstance(idents, list) else [idents] if idents else []:
+        if ident.get("system") and ident.get("value"):
+            found = search.resolve_conditional(conn, rt, criteria(ident), policy)
+            if found:
+                return found[0].id
+    return None
+
+
+# ----- institutions and their mappings -----
+
+
+def find_institution(hub, institution: str) -> tuple[str, Mapping]:
+    """``(Organization id, mapping)`` for an Organization id or a mapping key (``tonghai-county``)."""
+    mappings = load_all()
+    rt = TYPES["Organization"]
+    with hub.db.read() as conn:
+        if institution in mappings:
+            m = mappings[institution]
+            found = search.resolve_conditional(
+                conn, rt, criteria({"system": m.organization[0], "value": m.organization[1]})
+            )
+            if not found:
+                raise NotFound(
+                    f"the Organization of institution '{institution}' "
+                    f"({m.organization[0]}|{m.organization[1]}) "
+                    "is not in the hub; load the alliance first",
+                    ["institution"],
+                )
+            return found[0].id, m.bound(found[0].id)
+        store = hub.fhir.store(conn, system("ingest"))
+        try:
+            org = store.read(rt, institution)
+        except HubError:
+            raise NotFound(f"Organization/{institution} is not known", ["institution"]) from None
+        body = orjson.loads(org.body)
+    have = {(i.get("system"), i.get("value")) for i in body.get("identifier") or []}
+    for m in mappings.values():
+        if m.organization in have:
+            return institution, m.bound(institution)
+    return institution, default_mapping(institution, body.get("name")).bound(institution)
+
+
+def load_code_maps(hub, mapping: Mapping, reload: bool = False) -> Mapping:
+    """The mapping with its code maps as stored (a ConceptMap corrected through the API wins); code
+    maps not yet stored are stored from the file. ``reload``: the file's version replaces the stored."""
+    if not mapping.code_maps:
+        return mapping
+    if not reload:
+        with hub.db.read() as conn:
+            stored = _stored_code_maps(hub, conn, mapping)
+        if all(cm is not None for cm in stored):
+            return mapping.with_code_maps(stored)
+    rt = TYPES["ConceptMap"]
+    with hub.db.write() as conn:
+        store = hub.fhir.store(conn, system("ingest-mappings"))
+        stored = _stored_code_maps(hub, conn, mapping)
+        for i, cm in enumerate(mapping.code_maps):
+            if stored[i] is not None and not reload:
+                continue
+            resource = cm.concept_map(publisher=mapping.name)
+            check_resource(resource)
+            found = search.resolve_conditional(conn, rt, urlencode({"url": cm.url}))
+            if found:
+                store.update(rt, found[0].id, {**resource, "id": found[0].id})
+            else:
+                store.create(rt, resource, tenant=mapping.organization_id)
+            stored[i] = cm
+    return mapping.with_code_maps(stored)
+
+
+def _stored_code_maps(hub, conn, mapping: Mapping) -> list[CodeMap | None]:
+    rt = TYPES["ConceptMap"]
+    store = hub.fhir.store(conn, system("ingest-mappings"))
+    out: list[CodeMap | None] = []
+    for cm in mapping.code_maps:
+        found = search.resolve_conditional(conn, rt, urlencode({"url": cm.url}))
+        out.append(
+            CodeMap.from_concept_map(orjson.loads(store.read(rt, found[0].id).body)) if found else None
+        )
+    return out
+
+
+# ----- the quarantine, for people -----
+
+
+def list_quarantine(hub, org_id: str | None, status: str | None = "open", limit: int = 100) -> list[dict]:
+    q = select(
+        quarantine.c.id,
+        quarantine.c.institution,
+        quarantine.c.format,
+        quarantine.c.source,
+        quarantine.c.message_id,
+        quarantine.c.stage,
+        quarantine.c.reason,
+        quarantine.c.element,
+        quarantine.c.status,
+        quarantine.c.attempts,
+        quarantine.c.received_at,
+        quarantine.c.resolved_at,
+    ).order_by(quarantine.c.id)
+    if org_id is not None:
+        q = q.where(quarantine.c.institution == org_id)
+    if status:
+        q = q.where(quarantine.c.status == status)
+    with hub.db.read() as conn:
+        rows = conn.execute(q.limit(limit)).all()
+    return [
+        {
+            **r._asdict(),
+            "received_at": dates.instant(r.received_at),
+            "resolved_at": dates.instant(r.resolved_at) if r.resolved_at else None,
+        }
+        for r in rows
+    ]
+
+
+def quarantined(hub, qid: int, org_id: str | None):
+    with hub.db.read() as conn:
+        row = conn.execute(select(quarantine).where(quarantine.c.id == qid)).first()
+    if row is None or (org_id is not None and row.institution != org_id):
+        raise NotFound(f"quarantine entry {qid} is not known", ["id"])
+    return row
+
+
+def replay(hub, qid: int, org_id: str | None = None, principal: Principal | None = None) -> Result:
+    """Run a quarantined piece through the pipeline again, with the institution's current mapping."""
+    row = quarantined(hub, qid, org_id)
+    if row.status != "open":
+        raise Conflict(f"quarantine entry {qid} is {row.status}; only open entries are replayed", ["status"])
+    intake = Intake(hub, row.institution, principal)
+    return intake.process(row.format, Piece(bytes(row.raw), row.source), replaying=qid)
+
+
+def discard(hub, qid: int, org_id: str | None = None) -> None:
+    """A person decided the piece is not to be stored (a test message, a duplicate); it stays on file."""
+    row = quarantined(hub, qid, org_id)
+    if row.status != "open":
+        raise Conflict(f"quarantine entry {qid} is {row.status}", ["status"])
+    with hub.db.write() as conn:
+        conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id == qid)
+            .values(status="discarded", resolved_at=dates.now_utc())
+        )
