@@ -55,6 +55,9 @@ def create_app(config: Config | None = None) -> Flask:
     if floor.enabled():
         app.register_blueprint(floor.bp)
     login.register(app)
+    from hub.api import referrals as referrals_api  # the referral workflow and its $operations
+
+    referrals_api.register(app)
     app.extensions["xietong_login"] = audit_api.LoginAudit(db, config.PUBLIC_BASE_URL or None)
     errors.register(app)
     register_cli(app)

@@ -31,6 +31,13 @@ class Config:
     LOGIN_MAX_FAILURES: int = 5
     LOGIN_LOCKOUT_SECONDS: int = 900
     SQL_ECHO: bool = False
+    # Referrals: days a referral stays valid if nobody acts on it; per-priority hours to
+    # acknowledge (open) and to accept (or decline) it; seconds between in-process timer checks
+    # (0: none; then run `flask referrals tick` from cron).
+    REFERRAL_VALIDITY_DAYS: int = 90
+    REFERRAL_ACK_HOURS: str = "stat=0.5,asap=1,urgent=4,routine=24"
+    REFERRAL_ACCEPT_HOURS: str = "stat=1,asap=8,urgent=24,routine=72"
+    REFERRAL_TICK_SECONDS: int = 0
     TESTING: bool = False
 
     @classmethod
@@ -64,6 +71,32 @@ class Config:
             raise ConfigError("PUBLIC_BASE_URL must be an http(s) URL")
         if not 1 <= self.SEARCH_DEFAULT_COUNT <= self.SEARCH_MAX_COUNT:
             raise ConfigError("SEARCH_DEFAULT_COUNT must be between 1 and SEARCH_MAX_COUNT")
+        if self.REFERRAL_VALIDITY_DAYS < 1 or self.REFERRAL_TICK_SECONDS < 0:
+            raise ConfigError(
+                "REFERRAL_VALIDITY_DAYS must be positive and REFERRAL_TICK_SECONDS not negative"
+            )
+        for name in ("REFERRAL_ACK_HOURS", "REFERRAL_ACCEPT_HOURS"):
+            priority_hours(name, getattr(self, name))
+
+
+PRIORITIES = ("stat", "asap", "urgent", "routine")
+
+
+def priority_hours(name: str, raw: str) -> dict[str, float]:
+    """``stat=1,asap=8,urgent=24,routine=72`` -> hours per request priority (all four, positive)."""
+    out = {}
+    for item in raw.split(","):
+        key, _, value = item.strip().partition("=")
+        try:
+            hours = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: '{item.strip()}' is not priority=hours") from None
+        if key not in PRIORITIES or hours <= 0:
+            raise ConfigError(f"{name}: '{item.strip()}' needs one of {', '.join(PRIORITIES)} and hours > 0")
+        out[key] = hours
+    if set(out) != set(PRIORITIES):
+        raise ConfigError(f"{name} must give hours for each of {', '.join(PRIORITIES)}")
+    return out
 
 
 def _coerce(name: str, typ, raw: str):
