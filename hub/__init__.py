@@ -62,4 +62,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.register(app)
     register_cli(app)
     register_client_cli(app)
+    from hub.notify.setup import register as register_notify
+
+    register_notify(app)
     return app

@@ -22,6 +22,17 @@ class Config:
     SEARCH_DEFAULT_COUNT: int = 20
     SEARCH_MAX_COUNT: int = 1000
     DB_POOL_SIZE: int = 10
+    # Notifications (hub.notify): run the delivery worker in this process (the embedded hub; else
+    # run `flask notify worker`); at most this many events per notification; the endpoint's time to
+    # answer; retries back off from NOTIFY_RETRY_BASE_MS doubling up to NOTIFY_RETRY_MAX_SECONDS;
+    # the outbox is polled every NOTIFY_POLL_MS on SQLite (PostgreSQL wakes workers by NOTIFY).
+    NOTIFY_IN_PROCESS: bool = False
+    NOTIFY_BATCH: int = 100
+    NOTIFY_TIMEOUT_SECONDS: int = 10
+    NOTIFY_RETRY_BASE_MS: int = 1000
+    NOTIFY_RETRY_MAX_SECONDS: int = 600
+    NOTIFY_POLL_MS: int = 250
+    NOTIFY_THREADS: int = 8
     # Where the hub keeps what must survive restarts but never enters git: its signing keys
     # (instance/keys/), the session secret, the demo clients' private keys.
     INSTANCE_PATH: str = "instance"
@@ -65,6 +76,19 @@ class Config:
             raise ConfigError(f"PORT {self.PORT} is not a TCP port")
         if self.MAX_BODY_BYTES < 1024:
             raise ConfigError("MAX_BODY_BYTES must be at least 1024")
+        if not (1 <= self.NOTIFY_BATCH <= 1000 and 1 <= self.NOTIFY_TIMEOUT_SECONDS <= 120):
+            raise ConfigError("NOTIFY_BATCH must be 1..1000 and NOTIFY_TIMEOUT_SECONDS 1..120")
+        notify = (
+            self.NOTIFY_RETRY_BASE_MS,
+            self.NOTIFY_RETRY_MAX_SECONDS,
+            self.NOTIFY_POLL_MS,
+            self.NOTIFY_THREADS,
+        )
+        if min(notify) < 1:
+            raise ConfigError(
+                "NOTIFY_RETRY_BASE_MS, NOTIFY_RETRY_MAX_SECONDS, NOTIFY_POLL_MS and NOTIFY_THREADS "
+                "must be positive"
+            )
         if not 30 <= self.ACCESS_TOKEN_SECONDS <= 300:
             raise ConfigError("ACCESS_TOKEN_SECONDS must be between 30 and 300 (SMART Backend Services)")
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):

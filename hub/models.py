@@ -168,4 +168,5 @@ INDEX_TABLES = (idx_token, idx_string, idx_date, idx_ref)
 # Tables of other packages share this metadata (and so the migrations' comparison).
 from hub.audit import tables as _audit_tables  # noqa: E402,F401
 from hub.auth import tables as _auth_tables  # noqa: E402,F401
+from hub.notify import tables as _notify_tables  # noqa: E402,F401
 from hub.referrals import tables as _referral_tables  # noqa: E402,F401

@@ -1,0 +1,79 @@
+"""``$status`` and ``$events`` on Subscription (Subscriptions Backport IG): where delivery stands, and
+the events again, so that a client that was down can catch up."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub.errors import BadRequest, NotFound
+from hub.fhir.operations import Call, operation
+from hub.notify import bundles
+from hub.notify.delivery import SUBSCRIPTION, Settings, load_events, status_of, visible_versions
+from hub.notify.subscriptions import CONTENTS
+from hub.notify.tables import notify_subscription
+
+MAX_EVENTS = 1000  # per $events answer; ask again from the last number for more
+
+
+def _state(call: Call, conn, sub_id: str):
+    # The caller's own store: another institution's Subscription does not exist for it (404).
+    call.hub.fhir.store(conn, call.principal).read(SUBSCRIPTION, sub_id)
+    t = notify_subscription
+    row = conn.execute(select(t).where(t.c.subscription_id == sub_id)).first()
+    if row is None:
+        raise NotFound(f"Subscription/{sub_id} is not known")
+    return row
+
+
+def _number(call: Call, name: str) -> int | None:
+    values = call.params().get(name) or []
+    if not values:
+        return None
+    p = values[-1]
+    raw = next((v for k, v in p.items() if k.startswith("value")), None)
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be an event number (a whole number)", [name]) from None
+    if n < 0:
+        raise BadRequest(f"{name} must not be negative", [name])
+    return n
+
+
+@operation("Subscription", "status", instance=True, methods=("GET", "POST"), interaction="read")
+def subscription_status(call: Call) -> dict:
+    hub = call.hub
+    with hub.db.read() as conn:
+        row = _state(call, conn, call.fid)
+    base = Settings.of(hub.config).base_url
+    status = bundles.subscription_status(base, status_of(row), "query-status", [], row.content)
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [{"fullUrl": f"urn:uuid:{status['id']}", "resource": status, "search": {"mode": "match"}}],
+    }
+
+
+@operation("Subscription", "events", instance=True, methods=("GET", "POST"), interaction="read")
+def subscription_events(call: Call) -> dict:
+    """``eventsSinceNumber`` (inclusive), ``eventsUntilNumber`` (inclusive), ``content``."""
+    hub = call.hub
+    since = _number(call, "eventsSinceNumber")
+    until = _number(call, "eventsUntilNumber")
+    content_p = call.params().get("content") or []
+    with hub.db.read() as conn:
+        row = _state(call, conn, call.fid)
+        content = row.content
+        if content_p:
+            content = next((v for k, v in content_p[-1].items() if k.startswith("value")), None)
+            if content not in CONTENTS:
+                raise BadRequest(f"content must be one of {', '.join(CONTENTS)}", ["content"])
+        after = (since - 1) if since else 0
+        events = load_events(conn, call.fid, after, until, MAX_EVENTS)
+        resources = None
+        if content == "full-resource" and events:
+            # Read as the caller: what its policy hides is not in the answer.
+            resources = visible_versions(hub.db, conn, call.principal, events)
+    base = Settings.of(hub.config).base_url
+    return bundles.notification(base, status_of(row), "query-event", events, content, resources)

@@ -1,0 +1,178 @@
+"""The transactional outbox: Task changes become events in the transaction that makes them.
+
+The store calls :func:`on_write` for every Task and Subscription it writes. A Subscription is copied
+into ``notify_subscription`` at once (a bad one is refused with the write). Task writes are
+collected and turned into events as the last step of the transaction (``Database.before_commit``):
+an event row per reportable change, numbered per Task, and, for each subscription it matches, the
+subscription's next event number. A rolled-back write leaves no event; a committed one cannot lose
+its event. On PostgreSQL a ``NOTIFY`` wakes the delivery workers when the transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy.engine import Connection
+
+from hub.auth.tenancy import org_resolver
+from hub.fhir import dates
+from hub.notify import subscriptions, topics
+from hub.notify.tables import notify_delivery, notify_event, notify_subscription
+
+CHANNEL = "xietong_notify"  # PostgreSQL LISTEN/NOTIFY channel of the delivery workers
+LIVE = ("requested", "active", "error")  # subscriptions that are owed events
+
+
+def on_write(store, subtype: str, stored) -> None:
+    pending = store.db.before_commit(store.conn, _PendingEvents)
+    pending.sqlite = store.db.is_sqlite
+    if stored.type == "Subscription":
+        # Checked now (a bad Subscription is refused with its write), recorded last: the outbox's
+        # rows are locked after the audit chain's head, in every transaction, so none can deadlock.
+        spec = subscriptions.parse(orjson.loads(stored.body)) if subtype != "delete" else None
+        pending.subscriptions.append((stored.id, stored.tenant, spec))
+    elif stored.type == "Task" and stored.body is not None:
+        pending.changes.append((stored.id, stored.version, stored.method, stored.last_updated, stored.body))
+
+
+# ----- subscriptions -----
+
+
+def _sync_subscription(conn: Connection, sub_id: str, tenant: str | None, spec) -> None:
+    t = notify_subscription
+    current = conn.execute(select(t).where(t.c.subscription_id == sub_id)).first()
+    if spec is None:  # deleted: owed nothing more
+        if current is not None:
+            conn.execute(
+                update(t).where(t.c.subscription_id == sub_id).values(status="off", leased_until=None)
+            )
+        return
+    values = {
+        "tenant": tenant,
+        "topic": spec.topic,
+        "status": spec.status,
+        "endpoint": spec.endpoint,
+        "content": spec.content,
+        "headers": json.dumps(spec.headers, ensure_ascii=False),
+        "filters": json.dumps(spec.filters, ensure_ascii=False),
+        "heartbeat_seconds": spec.heartbeat_seconds,
+        "timeout_seconds": spec.timeout_seconds,
+        "max_count": spec.max_count,
+    }
+    if current is None:
+        conn.execute(
+            insert(t).values(
+                subscription_id=sub_id,
+                events_since_start=0,
+                delivered_through=0,
+                failures=0,
+                **values,
+            )
+        )
+        return
+    if spec.status == "requested" and current.status != "requested" or current.endpoint != spec.endpoint:
+        # Asked to start again, or sent elsewhere: a new handshake, and retry at once.
+        values.update(handshake_at=None, failures=0, next_attempt_at=None, last_error=None)
+    conn.execute(update(t).where(t.c.subscription_id == sub_id).values(**values))
+
+
+# ----- Task events -----
+
+
+class _PendingEvents:
+    """A transaction's Subscription and Task writes, recorded as its last step (a rollback drops
+    them)."""
+
+    def __init__(self):
+        self.sqlite = True
+        self.subscriptions: list[tuple] = []
+        self.changes: list[tuple] = []
+
+    def __call__(self, conn: Connection) -> None:
+        for sub_id, tenant, spec in self.subscriptions:
+            _sync_subscription(conn, sub_id, tenant, spec)
+        if not self.changes:
+            return
+        org_of = org_resolver(conn)
+        topic = topics.referral_topic_url()
+        last: dict[str, tuple] = {}
+        notified = False
+        for task_id, version, method, when, body in self.changes:
+            task = orjson.loads(body)
+            now = (task.get("status"), topics.business_status(task))
+            prev = last.get(task_id) or _last_event(conn, task_id)
+            if prev is not None and prev[1:] == now and method != "POST":
+                continue
+            seq = (prev[0] if prev else 0) + 1
+            last[task_id] = (seq, *now)
+            change = topics.TaskChange(
+                task_id,
+                version,
+                method,
+                now[0],
+                prev[1] if prev else None,
+                now[1],
+                prev[2] if prev else None,
+                org_of((task.get("owner") or {}).get("reference", "")),
+                org_of((task.get("requester") or {}).get("reference", "")),
+            )
+            notified |= _record(conn, topic, seq, when, change)
+        if notified and not self.sqlite:
+            conn.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+
+
+def _last_event(conn: Connection, task_id: str) -> tuple | None:
+    e = notify_event
+    row = conn.execute(
+        select(e.c.task_seq, e.c.status, e.c.business_status)
+        .where(e.c.task_id == task_id)
+        .order_by(e.c.task_seq.desc())
+        .limit(1)
+    ).first()
+    return tuple(row) if row else None
+
+
+def _record(conn: Connection, topic: str, seq: int, when, change: topics.TaskChange) -> bool:
+    event_id = conn.execute(
+        insert(notify_event)
+        .values(
+            topic=topic,
+            task_id=change.task_id,
+            task_seq=seq,
+            task_version=change.version,
+            method=change.method,
+            status=change.status,
+            previous_status=change.previous_status,
+            business_status=change.business_status,
+            previous_business_status=change.previous_business_status,
+            owner_org=change.owner_org,
+            requester_org=change.requester_org,
+            occurred_at=when or dates.now_utc(),
+        )
+        .returning(notify_event.c.id)
+    ).scalar_one()
+    t = notify_subscription
+    orgs = [o for o in (change.owner_org, change.requester_org) if o]
+    # An institution hears only of Tasks it requests or owns; the alliance office (no tenant) of all.
+    candidates = conn.execute(
+        select(t.c.subscription_id, t.c.filters)
+        .where(t.c.topic == topic, t.c.status.in_(LIVE), or_(t.c.tenant.is_(None), t.c.tenant.in_(orgs)))
+        .order_by(t.c.subscription_id)
+    ).all()
+    owed = []
+    for sub_id, filters in candidates:
+        if not topics.matches(json.loads(filters), change):
+            continue
+        # Row locks taken in subscription order: concurrent transactions cannot deadlock on them.
+        number = conn.execute(
+            update(t)
+            .where(t.c.subscription_id == sub_id)
+            .values(events_since_start=t.c.events_since_start + 1)
+            .returning(t.c.events_since_start)
+        ).scalar_one()
+        owed.append({"subscription_id": sub_id, "event_number": number, "event_id": event_id})
+    if owed:
+        conn.execute(insert(notify_delivery), owed)
+    return bool(owed)
