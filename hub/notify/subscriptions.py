@@ -107,7 +107,7 @@ def parse(sub: dict) -> SubscriptionSpec:
         content=content,
         headers=list(headers),
         filters=filters,
-        heartbeat_seconds=_one_int(channel, HEARTBEAT, "Subscription.channel.extension", 5, 86400),
+        heartbeat_seconds=_one_int(channel, HEARTBEAT, "Subscription.channel.extension", 1, 86400),
         timeout_seconds=_one_int(channel, TIMEOUT, "Subscription.channel.extension", 1, 120),
         max_count=_one_int(channel, MAX_COUNT, "Subscription.channel.extension", 1, 1000),
     )
