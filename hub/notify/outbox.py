@@ -98,11 +98,11 @@ class _PendingEvents:
         org_of = org_resolver(conn)
         topic = topics.referral_topic_url()
         last: dict[str, tuple] = {}
-        notified = False
         for task_id, version, method, when, body in self.changes:
             task = orjson.loads(body)
             now = (task.get("status"), topics.business_status(task))
-            prev = last.get(task_id) or _last_event(conn, task_id)
+            # A created Task has no events yet: no need to look.
+            prev = last.get(task_id) or (None if method == "POST" else _last_event(conn, task_id))
             if prev is not None and prev[1:] == now and method != "POST":
                 continue
             seq = (prev[0] if prev else 0) + 1
@@ -118,9 +118,11 @@ class _PendingEvents:
                 org_of((task.get("owner") or {}).get("reference", "")),
                 org_of((task.get("requester") or {}).get("reference", "")),
             )
-            notified |= _record(conn, topic, seq, when, change)
-        if notified and not self.sqlite:
-            conn.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+            owed = _matching(conn, topic, change)
+            if self.sqlite:
+                _record(conn, topic, seq, when, change, owed)
+            else:
+                _record_pg(conn, topic, seq, when, change, owed)
 
 
 def _last_event(conn: Connection, task_id: str) -> tuple | None:
@@ -134,25 +136,8 @@ def _last_event(conn: Connection, task_id: str) -> tuple | None:
     return tuple(row) if row else None
 
 
-def _record(conn: Connection, topic: str, seq: int, when, change: topics.TaskChange) -> bool:
-    event_id = conn.execute(
-        insert(notify_event)
-        .values(
-            topic=topic,
-            task_id=change.task_id,
-            task_seq=seq,
-            task_version=change.version,
-            method=change.method,
-            status=change.status,
-            previous_status=change.previous_status,
-            business_status=change.business_status,
-            previous_business_status=change.previous_business_status,
-            owner_org=change.owner_org,
-            requester_org=change.requester_org,
-            occurred_at=when or dates.now_utc(),
-        )
-        .returning(notify_event.c.id)
-    ).scalar_one()
+def _matching(conn: Connection, topic: str, change: topics.TaskChange) -> list[str]:
+    """The live subscriptions the change is owed to, in id order."""
     t = notify_subscription
     orgs = [o for o in (change.owner_org, change.requester_org) if o]
     # An institution hears only of Tasks it requests or owns; the alliance office (no tenant) of all.
@@ -161,18 +146,69 @@ def _record(conn: Connection, topic: str, seq: int, when, change: topics.TaskCha
         .where(t.c.topic == topic, t.c.status.in_(LIVE), or_(t.c.tenant.is_(None), t.c.tenant.in_(orgs)))
         .order_by(t.c.subscription_id)
     ).all()
-    owed = []
-    for sub_id, filters in candidates:
-        if not topics.matches(json.loads(filters), change):
-            continue
-        # Row locks taken in subscription order: concurrent transactions cannot deadlock on them.
+    return [sub_id for sub_id, filters in candidates if topics.matches(json.loads(filters), change)]
+
+
+def _event_row(topic: str, seq: int, when, change: topics.TaskChange) -> dict:
+    return {
+        "topic": topic,
+        "task_id": change.task_id,
+        "task_seq": seq,
+        "task_version": change.version,
+        "method": change.method,
+        "status": change.status,
+        "previous_status": change.previous_status,
+        "business_status": change.business_status,
+        "previous_business_status": change.previous_business_status,
+        "owner_org": change.owner_org,
+        "requester_org": change.requester_org,
+        "occurred_at": when or dates.now_utc(),
+    }
+
+
+def _record(conn: Connection, topic: str, seq: int, when, change: topics.TaskChange, owed: list[str]) -> None:
+    event_id = conn.execute(
+        insert(notify_event).values(**_event_row(topic, seq, when, change)).returning(notify_event.c.id)
+    ).scalar_one()
+    t = notify_subscription
+    rows = []
+    for sub_id in owed:
         number = conn.execute(
             update(t)
             .where(t.c.subscription_id == sub_id)
             .values(events_since_start=t.c.events_since_start + 1)
             .returning(t.c.events_since_start)
         ).scalar_one()
-        owed.append({"subscription_id": sub_id, "event_number": number, "event_id": event_id})
-    if owed:
-        conn.execute(insert(notify_delivery), owed)
-    return bool(owed)
+        rows.append({"subscription_id": sub_id, "event_number": number, "event_id": event_id})
+    if rows:
+        conn.execute(insert(notify_delivery), rows)
+
+
+# PostgreSQL: the event, the subscriptions' next numbers (their rows locked in id order, so that
+# concurrent transactions cannot deadlock on them), what each is owed, and the NOTIFY that wakes the
+# workers at commit: one round trip.
+_RECORD_PG = text(
+    f"""
+WITH e AS (
+  INSERT INTO notify_event (topic, task_id, task_seq, task_version, method, status, previous_status,
+                            business_status, previous_business_status, owner_org, requester_org,
+                            occurred_at)
+  VALUES (:topic, :task_id, :task_seq, :task_version, :method, :status, :previous_status,
+          :business_status, :previous_business_status, :owner_org, :requester_org, :occurred_at)
+  RETURNING id),
+l AS (SELECT subscription_id FROM notify_subscription WHERE subscription_id = ANY(CAST(:owed AS text[]))
+      ORDER BY subscription_id FOR UPDATE),
+s AS (UPDATE notify_subscription n SET events_since_start = n.events_since_start + 1 FROM l
+      WHERE n.subscription_id = l.subscription_id
+      RETURNING n.subscription_id, n.events_since_start),
+d AS (INSERT INTO notify_delivery (subscription_id, event_number, event_id)
+      SELECT s.subscription_id, s.events_since_start, e.id FROM s, e
+      RETURNING event_id)
+SELECT pg_notify('{CHANNEL}', '') FROM d LIMIT 1"""
+)
+
+
+def _record_pg(
+    conn: Connection, topic: str, seq: int, when, change: topics.TaskChange, owed: list[str]
+) -> None:
+    conn.execute(_RECORD_PG, {**_event_row(topic, seq, when, change), "owed": owed})
