@@ -186,7 +186,7 @@ def _record(conn: Connection, topic: str, seq: int, when, change: topics.TaskCha
 
 # PostgreSQL: the event, the subscriptions' next numbers (their rows locked in id order, so that
 # concurrent transactions cannot deadlock on them), what each is owed, and the NOTIFY that wakes the
-# workers at commit: one round trip.
+# workers at commit (its payload, Task id/version, is for monitoring): one round trip.
 _RECORD_PG = text(
     f"""
 WITH e AS (
@@ -204,7 +204,7 @@ s AS (UPDATE notify_subscription n SET events_since_start = n.events_since_start
 d AS (INSERT INTO notify_delivery (subscription_id, event_number, event_id)
       SELECT s.subscription_id, s.events_since_start, e.id FROM s, e
       RETURNING event_id)
-SELECT pg_notify('{CHANNEL}', '') FROM d LIMIT 1"""
+SELECT pg_notify('{CHANNEL}', CAST(:task_id AS text) || '/' || CAST(:task_version AS text)) FROM d LIMIT 1"""
 )
 
 
