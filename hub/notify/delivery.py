@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import requests
 from sqlalchemy import or_, select, update
 
+from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import INSTITUTION, Principal, system
 from hub.auth.tenancy import Policy
 from hub.errors import HubError
@@ -97,7 +98,7 @@ def load_events(conn, sub_id: str, after: int, until: int | None, limit: int) ->
 
 
 def visible_versions(db, conn, principal: Principal, events: list[bundles.Event]) -> dict:
-    """(task id, version) -> JSON text, for the versions the principal's policy lets it read."""
+    """(task id, version) -> the stored version, for the versions the principal's policy lets it read."""
     store = Store(db, conn, Policy(principal))
     out = {}
     for e in events:
@@ -105,10 +106,15 @@ def visible_versions(db, conn, principal: Principal, events: list[bundles.Event]
         if key in out:
             continue
         try:
-            out[key] = store.vread(TASK, e.task_id, e.task_version).body
+            out[key] = store.vread(TASK, e.task_id, e.task_version)
         except HubError:  # hidden from this institution now, or gone: the event says only its id
             continue
     return out
+
+
+def disclosed(stored: dict) -> list[Touched]:
+    """What a full-resource payload discloses, for the audit trail (as a read by the recipient)."""
+    return [Touched(s.type, s.id, s.tenant, s.patient, s.version) for s in stored.values()]
 
 
 class Deliverer:
@@ -162,8 +168,9 @@ class Deliverer:
         row = self._claim(sub_id, now)
         if row is None:
             return False
+        sent: list[Touched] = []
         try:
-            kind, events, body = self._build(row, now)
+            kind, events, body, sent = self._build(row, now)
             if kind is None:
                 self._release(sub_id)
                 return False
@@ -172,6 +179,10 @@ class Deliverer:
             log.exception("notification for Subscription/%s failed to build", sub_id)
             ok, error, kind, events = False, f"internal error: {type(exc).__name__}", "event-notification", []
         self._record(row, ok, error, kind, events)
+        if ok and sent:
+            # Task content left the hub for the subscribing institution: audited as its read
+            # (another institution's records: with the disclosure pair), as the API would.
+            record_access(self.db, subscriber(row), "vread", sent)
         if ok and kind == "handshake" and row.status == "requested":
             self._activate(sub_id)
         return ok
@@ -195,34 +206,24 @@ class Deliverer:
             ).first()
 
     def _build(self, row, now: datetime):
+        """``(kind, events, bundle, disclosed)``; kind None when nothing is owed after all."""
         st = status_of(row)
+        base = self.settings.base_url
         if row.handshake_at is None:
-            return (
-                "handshake",
-                [],
-                bundles.notification(self.settings.base_url, st, "handshake", [], row.content),
-            )
+            return "handshake", [], bundles.notification(base, st, "handshake", [], row.content), []
         limit = min(self.settings.batch, row.max_count or self.settings.batch)
         with self.db.read() as conn:
             events = load_events(conn, row.subscription_id, row.delivered_through, None, limit)
-            resources = None
+            stored = {}
             if events and row.content == "full-resource":
-                resources = visible_versions(self.db, conn, subscriber(row), events)
+                stored = visible_versions(self.db, conn, subscriber(row), events)
         if events:
-            return (
-                "event-notification",
-                events,
-                bundles.notification(
-                    self.settings.base_url, st, "event-notification", events, row.content, resources
-                ),
-            )
+            resources = {k: v.body for k, v in stored.items()}
+            bundle = bundles.notification(base, st, "event-notification", events, row.content, resources)
+            return "event-notification", events, bundle, disclosed(stored)
         if self._next_send(row, now) is not None and row.heartbeat_seconds:
-            return (
-                "heartbeat",
-                [],
-                bundles.notification(self.settings.base_url, st, "heartbeat", [], row.content),
-            )
-        return None, [], None
+            return "heartbeat", [], bundles.notification(base, st, "heartbeat", [], row.content), []
+        return None, [], None, []
 
     def _post(self, row, bundle: dict) -> tuple[bool, str | None]:
         headers = {"Content-Type": "application/fhir+json; charset=utf-8", "Accept": "application/fhir+json"}

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from hub.audit.recorder import record_access
 from hub.errors import BadRequest, NotFound
 from hub.fhir.operations import Call, operation
 from hub.notify import bundles
-from hub.notify.delivery import SUBSCRIPTION, Settings, load_events, status_of, visible_versions
+from hub.notify.delivery import (
+    SUBSCRIPTION,
+    Settings,
+    disclosed,
+    load_events,
+    status_of,
+    visible_versions,
+)
 from hub.notify.subscriptions import CONTENTS
 from hub.notify.tables import notify_subscription
 
@@ -71,9 +79,12 @@ def subscription_events(call: Call) -> dict:
                 raise BadRequest(f"content must be one of {', '.join(CONTENTS)}", ["content"])
         after = (since - 1) if since else 0
         events = load_events(conn, call.fid, after, until, MAX_EVENTS)
-        resources = None
+        stored = {}
         if content == "full-resource" and events:
             # Read as the caller: what its policy hides is not in the answer.
-            resources = visible_versions(hub.db, conn, call.principal, events)
+            stored = visible_versions(hub.db, conn, call.principal, events)
+    if stored:
+        record_access(hub.db, call.principal, "vread", disclosed(stored))
+    resources = {k: v.body for k, v in stored.items()}
     base = Settings.of(hub.config).base_url
     return bundles.notification(base, status_of(row), "query-event", events, content, resources)

@@ -3,9 +3,12 @@ filters and tenancy, a receiver that fails and recovers, $status and $events."""
 
 from __future__ import annotations
 
+import json
+
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import func, select
 
+from hub.models import resource_tables
 from hub.notify.tables import notify_event, notify_subscription
 from tests.notify.conftest import subscription, wait_until
 
@@ -231,3 +234,25 @@ def test_an_ended_subscription_is_owed_nothing(app, alliance, tasks, receiver):
         ).first()
         assert row.status == "off" and row.events_since_start == 0
         assert conn.execute(select(func.count()).select_from(notify_event)).scalar() == 1
+
+
+def test_full_resource_deliveries_are_audited_as_reads_by_the_subscriber(
+    app, alliance, tasks, receiver, worker
+):
+    """A's Task content leaving for B's endpoint is a read by B of A's record: it is in the trail."""
+    x = alliance
+    sub = _subscribe(x, "b", subscription(receiver.url, "full-resource"))
+    tid = tasks.create("requested")
+    wait_until(lambda: len(receiver.events(sub)) == 1, "the event")
+    audit = resource_tables["AuditEvent"]
+    ref = f"Task/{tid}/_history/1"
+
+    def reads() -> list[dict]:
+        with app.extensions["xietong"].db.read() as conn:
+            bodies = conn.execute(select(audit.c.body).where(audit.c.body.contains(ref))).scalars().all()
+        return [
+            b for b in map(json.loads, bodies) if any(s.get("code") == "vread" for s in b.get("subtype", []))
+        ]
+
+    events = wait_until(reads, "the disclosure in the audit trail")
+    assert any(x["orgs"]["b"] in json.dumps(e) for e in events)
