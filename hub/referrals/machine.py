@@ -185,3 +185,17 @@ def request_status(task_status: str, action: str) -> str | None:
     if action in ("redirect", "request-info", "provide-info"):
         return None  # the request goes on
     return REQUEST_STATUS.get(task_status)
+
+
+def markdown_table() -> str:
+    """The transition table as the README shows it (a test keeps the two equal)."""
+    lines = ["| from | action | to | side | roles | reason |", "| --- | --- | --- | --- | --- | --- |"]
+    for t in TRANSITIONS:
+        source = " \\| ".join(t.sources) + {True: " (awaiting information)", False: " (not awaiting)"}.get(
+            t.awaiting, ""
+        )
+        lines.append(
+            f"| {source} | `{t.action}` | {t.target or '(unchanged)'} | {', '.join(t.sides)} | "
+            f"{', '.join(t.roles) or '—'} | {'required' if t.needs_reason else '—'} |"
+        )
+    return "\n".join(lines)

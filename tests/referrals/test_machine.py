@@ -95,3 +95,10 @@ def test_request_status_projection():
     assert machine.request_status("rejected", "decline") == "revoked"
     assert machine.request_status("rejected", "redirect") is None  # the next Task carries the request
     assert set(machine.REQUEST_STATUS) == set(machine.STATUSES) - {"draft"}
+
+
+def test_the_readme_shows_the_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert machine.markdown_table() in readme
