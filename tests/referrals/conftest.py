@@ -162,9 +162,16 @@ def referral(
 
 
 @pytest.fixture
-def three(app, client):
+def three(app):
     """Tertiary hospital t, county hospital c, township centre p (the family-doctor team's), an
     unlinked institution x and a regulator; patient P known to c and p, contracted with p."""
+    return three_institutions(app)
+
+
+def three_institutions(app) -> Alliance:
+    client = app.test_client()
+    admin = bearer(app, None, "admin", "system/*.cruds")
+    client.environ_base["HTTP_AUTHORIZATION"] = admin["Authorization"]
     orgs = {}
     for key, name, code, level in (
         ("t", "玉溪市人民医院", "H-T", "tertiary"),

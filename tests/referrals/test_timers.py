@@ -105,3 +105,28 @@ def test_tick_command_for_cron(three):
 def test_timer_settings_are_checked_at_start_up(key, value):
     with pytest.raises(ConfigError):
         Config.from_env({key: value})
+
+
+def test_in_process_scheduler_escalates_without_cron(database_url):
+    """The embedded hub's own timer thread (REFERRAL_TICK_SECONDS) finds an overdue referral."""
+    import time
+
+    from hub import create_app
+    from tests.conftest import make_config
+    from tests.referrals.conftest import Alliance, three_institutions
+
+    app = create_app(
+        make_config(
+            database_url, REFERRAL_TICK_SECONDS=1, REFERRAL_ACK_HOURS="stat=0.0003,asap=1,urgent=4,routine=24"
+        )
+    )
+    try:
+        x: Alliance = three_institutions(app)
+        _, task = x.refer("c", "t", priority="stat")  # about a second to open it
+        deadline = time.monotonic() + 60
+        while _business(x.read("c", task)) != "overdue-acknowledge":
+            assert time.monotonic() < deadline, "the timer thread never escalated"
+            time.sleep(0.5)
+    finally:
+        app.extensions["xietong_referral_timer"].set()
+        app.extensions["xietong"].db.dispose()
