@@ -114,7 +114,9 @@ def workflow_hooks():
         if isinstance(body, dict) and body.get("resourceType") == "Task":
             task = guard.put(_hub(), _principal(), m.group(1), body)
             if task is not None:
-                return _fhir_json(task)
+                response = _fhir_json(task)
+                response.headers["ETag"] = f'W/"{task["meta"]["versionId"]}"'
+                return response
     elif method == "GET":
         service.opened(_hub(), _principal(), m.group(1))
     return None

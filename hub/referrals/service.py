@@ -286,7 +286,7 @@ def communication(step: Step, sender: str, recipient: str, text: str, **extra) -
     return made
 
 
-def _set_business(task: dict, code: str | None, display: str | None = None) -> None:
+def set_business(task: dict, code: str | None, display: str | None = None) -> None:
     if code is None:
         task.pop("businessStatus", None)
     else:
@@ -298,11 +298,11 @@ def _set_business(task: dict, code: str | None, display: str | None = None) -> N
 
 def _receive(step: Step, task: dict) -> None:
     if codes.code_in(task.get("businessStatus"), codes.BUSINESS_STATUS) == "overdue-acknowledge":
-        _set_business(task, None)
+        set_business(task, None)
 
 
 def _accept(step: Step, task: dict) -> None:
-    _set_business(task, None)
+    set_business(task, None)
     outputs = list(task.get("output") or [])
     appt = one(step.params, "appointment")
     if appt is not None:
@@ -333,7 +333,7 @@ def _decline(step: Step, task: dict) -> None:
     if code in ("other", "advice-given") and not note:
         raise BadRequest(f"reason '{code}' needs a note (free text)", ["Parameters.parameter[note]"])
     task["statusReason"] = {**reason, **({"text": note} if note else {})}
-    _set_business(task, None)
+    set_business(task, None)
     step.outcome = code
     if code == "advice-given":  # the patient stays at the primary level with the specialist's advice
         comm = communication(step, step.ref.owner_org, step.ref.requester_org, note)
@@ -356,7 +356,7 @@ def _expire(step: Step, task: dict) -> None:
         "coding": [codes.coding(codes.BUSINESS_STATUS, "expired", "已过期")],
         "text": f"转诊单超过有效期（{days} 天）未处理，已自动取消 (not acted on within {days} days)",
     }
-    _set_business(task, "expired", "已过期")
+    set_business(task, "expired", "已过期")
     step.outcome = "expired"
 
 
@@ -401,7 +401,7 @@ def _redirect(step: Step, task: dict) -> None:
         *(task.get("output") or []),
         output("redirected-to", valueReference={"reference": f"Task/{new_task['id']}"}),
     ]
-    _set_business(task, None)
+    set_business(task, None)
     step.outcome = "redirected"
     step.out.append({"name": "newTask", "resource": new_task})
 
@@ -411,7 +411,7 @@ def _request_info(step: Step, task: dict) -> None:
     if not question:
         raise BadRequest("question needs text (valueString)", ["Parameters.parameter[question]"])
     communication(step, step.ref.owner_org, step.ref.requester_org, question)
-    _set_business(task, machine.AWAITING, "待补充资料")
+    set_business(task, machine.AWAITING, "待补充资料")
 
 
 def _provide_info(step: Step, task: dict) -> None:
@@ -438,7 +438,7 @@ def _provide_info(step: Step, task: dict) -> None:
         comm_body = {**comm, "payload": [*comm["payload"], *attachments]}
         check_rules(comm_body)
         step.store.update(TYPES["Communication"], comm["id"], comm_body)
-    _set_business(task, None)
+    set_business(task, None)
 
 
 def _start(step: Step, task: dict) -> None:
@@ -499,7 +499,7 @@ def _complete(step: Step, task: dict) -> None:
     period["end"] = dates.instant(step.now)
     task["executionPeriod"] = period
     task["output"] = outputs
-    _set_business(task, None)
+    set_business(task, None)
 
 
 def _note(step: Step, task: dict) -> None:

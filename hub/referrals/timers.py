@@ -130,7 +130,7 @@ def escalate(hub, task_id: str, code: str, now: datetime) -> bool:
         ):
             return False
         task = dict(ref.task)
-        service._set_business(task, code, display)
+        service.set_business(task, code, display)
         task["lastModified"] = dates.instant(dates.now_utc())
         service.write(store, task, ref.version, ref.tenant)
         step = service.Step(store, ref, None, {}, JOB, dates.now_utc(), hub.config)

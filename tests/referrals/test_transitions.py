@@ -105,6 +105,7 @@ def test_plain_put_goes_through_the_rules(three):
     r = x.call("t", "PUT", f"/fhir/Task/{task}", json={**t, "status": "rejected", "statusReason": reason})
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["status"] == "rejected"
+    assert r.headers["ETag"] == f'W/"{r.get_json()["meta"]["versionId"]}"'
     sr = r.get_json()["focus"]["reference"]
     assert x.call("c", "GET", f"/fhir/{sr}").get_json()["status"] == "revoked"
     # PATCH stays refused.
