@@ -181,6 +181,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="10 s of load")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, help="seconds of load (default 30; 10 with --quick)")
+    ap.add_argument(
+        "--owner-content",
+        default="full-resource",
+        choices=("full-resource", "id-only"),
+        help="the tertiary hospital's payload (default full-resource)",
+    )
     ap.add_argument("--worker-threads", type=int, default=8, help="the CLI worker's parallel deliveries")
     ap.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432"))
     args = ap.parse_args(argv)
@@ -207,7 +213,7 @@ def main(argv=None) -> int:
             s, data, _ = owner_client.request(
                 "POST",
                 "/fhir/Subscription",
-                subscription(receiver.url, "full-resource", f"Task?owner={tertiary}"),
+                subscription(receiver.url, args.owner_content, f"Task?owner={tertiary}"),
             )
             expect(s, data, "subscribe (owner)")
             patients = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from hub.audit.recorder import Touched, record_access
 from hub.auth.principal import INSTITUTION, Principal, system
@@ -30,7 +30,7 @@ from hub.fhir.registry import TYPES
 from hub.fhir.store import Store
 from hub.notify import bundles
 from hub.notify.outbox import CHANNEL, LIVE
-from hub.notify.tables import notify_delivery, notify_event, notify_subscription
+from hub.notify.tables import notify_delivery, notify_disclosure, notify_event, notify_subscription
 
 log = logging.getLogger(__name__)
 TASK, SUBSCRIPTION = TYPES["Task"], TYPES["Subscription"]
@@ -69,11 +69,13 @@ def backoff(failures: int, base_ms: int, max_seconds: int) -> timedelta:
 
 def subscriber(row) -> Principal:
     """Whom a subscription's full-resource payload is read as: its institution, under its policy."""
-    if row.tenant is None:
+    return subscriber_of(row.subscription_id, row.tenant)
+
+
+def subscriber_of(sub_id: str, tenant: str | None) -> Principal:
+    if tenant is None:
         return system("notify")
-    return Principal(
-        "client", f"Subscription/{row.subscription_id}", row.tenant, INSTITUTION, ("system/Task.rs",)
-    )
+    return Principal("client", f"Subscription/{sub_id}", tenant, INSTITUTION, ("system/Task.rs",))
 
 
 def status_of(row) -> bundles.Status:
@@ -178,11 +180,7 @@ class Deliverer:
         except Exception as exc:  # a worker must outlive any one subscription's trouble
             log.exception("notification for Subscription/%s failed to build", sub_id)
             ok, error, kind, events = False, f"internal error: {type(exc).__name__}", "event-notification", []
-        self._record(row, ok, error, kind, events)
-        if ok and sent:
-            # Task content left the hub for the subscribing institution: audited as its read
-            # (another institution's records: with the disclosure pair), as the API would.
-            record_access(self.db, subscriber(row), "vread", sent)
+        self._record(row, ok, error, kind, events, sent)
         if ok and kind == "handshake" and row.status == "requested":
             self._activate(sub_id)
         return ok
@@ -243,7 +241,9 @@ class Deliverer:
             return True, None
         return False, f"the endpoint answered {r.status_code}"
 
-    def _record(self, row, ok: bool, error: str | None, kind: str, events: list[bundles.Event]) -> None:
+    def _record(
+        self, row, ok: bool, error: str | None, kind: str, events: list[bundles.Event], sent: list[Touched]
+    ) -> None:
         t = notify_subscription
         now = dates.now_utc()
         if ok:
@@ -269,6 +269,37 @@ class Deliverer:
                 .where(t.c.subscription_id == row.subscription_id)
                 .values(leased_until=None, **values)
             )
+            if ok and sent:
+                # Task content left the hub: the auditor records it as the receiver's read.
+                conn.execute(
+                    insert(notify_disclosure).values(
+                        subscription_id=row.subscription_id,
+                        organization=row.tenant,
+                        sent_at=now,
+                        touched=json.dumps([[x.type, x.id, x.tenant, x.patient, x.version] for x in sent]),
+                    )
+                )
+
+    def audit_disclosures(self, limit: int = 50) -> int:
+        """Write pending disclosures to the audit trail, oldest first, each with its removal from the
+        queue in one transaction (a crash leaves it queued; two auditors never take the same one)."""
+        d = notify_disclosure
+        done = 0
+        while done < limit:
+            with self.db.write() as conn:
+                q = select(d.c.id).order_by(d.c.id).limit(1)
+                if not self.db.is_sqlite:
+                    q = q.with_for_update(skip_locked=True)
+                row = conn.execute(delete(d).where(d.c.id == q.scalar_subquery()).returning(*d.c)).first()
+                if row is None:
+                    return done
+                touched = [Touched(*x) for x in json.loads(row.touched)]
+                # Another institution's records: the read, with the disclosure pair, as the API would.
+                record_access(
+                    self.db, subscriber_of(row.subscription_id, row.organization), "vread", touched, conn=conn
+                )
+            done += 1
+        return done
 
     def _release(self, sub_id: str) -> None:
         t = notify_subscription
@@ -299,6 +330,7 @@ class Worker:
         self.deliverer = Deliverer(db, settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._audit_wake = threading.Event()
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -320,6 +352,8 @@ class Worker:
         if not self.db.is_sqlite:
             listener = threading.Thread(target=self._listen, name="xietong-notify-listen", daemon=True)
             listener.start()
+        auditor = threading.Thread(target=self._audit, name="xietong-notify-audit", daemon=True)
+        auditor.start()
         poll = self.settings.poll_ms / 1000 if self.db.is_sqlite else max(self.settings.poll_ms / 1000, 2.0)
         with ThreadPoolExecutor(self.settings.threads, thread_name_prefix="xietong-deliver") as pool:
             while not self._stop.is_set():
@@ -342,6 +376,21 @@ class Worker:
                 self._wake.wait(wait)
         if listener is not None:
             listener.join(5)
+        self._audit_wake.set()
+        auditor.join(10)
+
+    def _audit(self) -> None:
+        """Disclosures go to the audit trail off the delivery path: the trail's head lock is shared
+        with every write of the hub, and a delivery must not queue behind them."""
+        while True:
+            try:
+                self.deliverer.audit_disclosures()
+            except Exception:
+                log.exception("notification auditor failed; retrying")
+            if self._stop.is_set():
+                return
+            self._audit_wake.wait(1.0)
+            self._audit_wake.clear()
 
     def _deliver(self, sub_id: str) -> None:
         try:
@@ -352,6 +401,7 @@ class Worker:
             with self._lock:
                 self._inflight.discard(sub_id)
             self._wake.set()  # more may be owed (the next batch), or others may now be due
+            self._audit_wake.set()
 
     def _listen(self) -> None:
         import psycopg

@@ -74,3 +74,16 @@ notify_delivery = Table(
     Column("event_id", PID, nullable=False),
     PrimaryKeyConstraint("subscription_id", "event_number"),
 )
+
+# Task content sent in full-resource notifications, waiting to be written to the audit trail as the
+# receiving institution's read. Written with the delivery's acknowledgement (so it cannot be lost),
+# audited by the worker's auditor off the delivery path (the audit chain's lock is a queue).
+notify_disclosure = Table(
+    "notify_disclosure",
+    metadata,
+    Column("id", PID, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("organization", String(64), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("touched", Text, nullable=False),  # JSON [[type, id, tenant, patient, version], ...]
+)

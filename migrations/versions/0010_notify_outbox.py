@@ -1,4 +1,5 @@
-"""Notification outbox: subscriptions' delivery state, Task change events, per-subscription event numbers.
+"""Notification outbox: subscriptions' delivery state, Task change events, per-subscription event numbers,
+and full-resource disclosures waiting for the audit trail.
 
 Revision ID: 0010
 Revises: 0005
@@ -65,9 +66,18 @@ def upgrade() -> None:
     sa.Column('event_id', PID, nullable=False),
     sa.PrimaryKeyConstraint('subscription_id', 'event_number', name=op.f('pk_notify_delivery'))
     )
+    op.create_table('notify_disclosure',
+    sa.Column('id', PID, autoincrement=True, nullable=False),
+    sa.Column('subscription_id', sa.String(length=64), nullable=False),
+    sa.Column('organization', sa.String(length=64), nullable=True),
+    sa.Column('sent_at', hub.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('touched', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notify_disclosure'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('notify_disclosure')
     op.drop_table('notify_delivery')
     op.drop_table('notify_event')
     op.drop_index(op.f('ix_notify_subscription_topic_tenant'), table_name='notify_subscription')
