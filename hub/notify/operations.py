@@ -50,17 +50,33 @@ def _number(call: Call, name: str) -> int | None:
 
 @operation("Subscription", "status", instance=True, methods=("GET", "POST"), interaction="read")
 def subscription_status(call: Call) -> dict:
+    return _statuses(call, [call.fid])
+
+
+@operation("Subscription", "status", instance=False, methods=("GET", "POST"), interaction="read")
+def subscriptions_status(call: Call) -> dict:
+    """``/fhir/Subscription/$status?id=a&id=b`` (or ``id=a,b``): several at once."""
+    ids = []
+    for p in call.params().get("id") or []:
+        raw = next((v for k, v in p.items() if k.startswith("value")), "") or ""
+        ids += [i.strip() for i in str(raw).split(",") if i.strip()]
+    if not ids:
+        raise BadRequest("$status on the type needs one or more id parameters", ["id"])
+    return _statuses(call, ids)
+
+
+def _statuses(call: Call, ids: list[str]) -> dict:
     hub = call.hub
     with hub.db.read() as conn:
-        row = _state(call, conn, call.fid)
+        rows = [_state(call, conn, sub_id) for sub_id in dict.fromkeys(ids)]
     base = Settings.of(hub.config).base_url
-    status = bundles.subscription_status(base, status_of(row), "query-status", [], row.content)
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": 1,
-        "entry": [{"fullUrl": f"urn:uuid:{status['id']}", "resource": status, "search": {"mode": "match"}}],
-    }
+    entries = []
+    for row in rows:
+        status = bundles.subscription_status(base, status_of(row), "query-status", [], row.content)
+        entries.append(
+            {"fullUrl": f"urn:uuid:{status['id']}", "resource": status, "search": {"mode": "match"}}
+        )
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
 
 @operation("Subscription", "events", instance=True, methods=("GET", "POST"), interaction="read")

@@ -199,6 +199,14 @@ def test_status_and_events_catch_up_after_downtime(app, alliance, tasks, receive
     assert x["call"]("regulator", "GET", f"/fhir/Subscription/{sub}/$status").status_code == 200
     bad = x["call"]("b", "GET", f"/fhir/Subscription/{sub}/$events?eventsSinceNumber=x")
     assert bad.status_code == 400
+    other = _subscribe(x, "b", subscription(receiver.url))
+    both = x["call"]("b", "GET", f"/fhir/Subscription/$status?id={sub},{other}").get_json()
+    assert [e["resource"]["subscription"]["reference"].rsplit("/", 1)[1] for e in both["entry"]] == [
+        sub,
+        other,
+    ]
+    assert x["call"]("c", "GET", f"/fhir/Subscription/$status?id={sub}").status_code == 404
+    assert x["call"]("b", "GET", "/fhir/Subscription/$status").status_code == 400
 
     receiver.up()
     wait_until(lambda: len(receiver.events(sub)) == 4, "delivery resumes")
