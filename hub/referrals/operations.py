@@ -7,7 +7,7 @@ writes in one transaction.
 from __future__ import annotations
 
 from hub.fhir.operations import Call, operation
-from hub.referrals import machine, service
+from hub.referrals import machine, service, worklist
 
 
 def _transition(action: str):
@@ -26,3 +26,10 @@ for _action in machine.OPERATIONS:
 @operation("Task", "available-actions", instance=True, methods=("GET",), interaction="read", body="none")
 def available_actions(call: Call) -> dict:
     return service.available_actions(call.hub, call.principal, call.fid)
+
+
+@operation("Task", "worklist", instance=False, methods=("GET",), interaction="search", body="none")
+def task_worklist(call: Call) -> dict:
+    from hub.api.auth import fhir_base_url  # the answer's links are absolute, as a search's are
+
+    return worklist.worklist(call.hub, call.principal, call.query, fhir_base_url())

@@ -52,3 +52,6 @@ referral_clock = Table(
 Index(None, referral_clock.c.status, referral_clock.c.accept_due_at)
 Index(None, referral_clock.c.status, referral_clock.c.expires_at)
 Index(None, referral_clock.c.submitted_at)
+# The worklists ($worklist): a party's referrals in a state, oldest or newest first.
+Index(None, referral_clock.c.owner_org, referral_clock.c.status, referral_clock.c.submitted_at)
+Index(None, referral_clock.c.requester_org, referral_clock.c.status, referral_clock.c.submitted_at)

@@ -54,9 +54,15 @@ def upgrade() -> None:
     op.create_index(op.f('ix_referral_clock_status_expires_at'), 'referral_clock',
                     ['status', 'expires_at'], unique=False)
     op.create_index(op.f('ix_referral_clock_submitted_at'), 'referral_clock', ['submitted_at'], unique=False)
+    op.create_index(op.f('ix_referral_clock_owner_org_status_submitted_at'), 'referral_clock',
+                    ['owner_org', 'status', 'submitted_at'], unique=False)
+    op.create_index(op.f('ix_referral_clock_requester_org_status_submitted_at'), 'referral_clock',
+                    ['requester_org', 'status', 'submitted_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_referral_clock_requester_org_status_submitted_at'), table_name='referral_clock')
+    op.drop_index(op.f('ix_referral_clock_owner_org_status_submitted_at'), table_name='referral_clock')
     op.drop_index(op.f('ix_referral_clock_submitted_at'), table_name='referral_clock')
     op.drop_index(op.f('ix_referral_clock_status_expires_at'), table_name='referral_clock')
     op.drop_index(op.f('ix_referral_clock_status_accept_due_at'), table_name='referral_clock')

@@ -163,3 +163,51 @@ def test_desk_worklists_in_one_round_trip(three):
         "c", "GET", f"/fhir/Task?requester=Organization/{c_org}&status=requested&_sort=-authored-on"
     ).get_json()
     assert [e["resource"]["id"] for e in mine["entry"]] == [elsewhere, routine, urgent]
+
+
+def test_worklist_operation_answers_like_the_search(three):
+    x = three
+    _, urgent = x.refer("c", "t", priority="urgent", reason="I21")
+    _, routine = x.refer("c", "t", priority="routine", reason="I10")
+    x.refer("c", "x", priority="urgent", reason="I21")
+    t_org = x.orgs["t"]
+    inc = "&_include=Task:patient&_include=Task:focus&_include=Task:requester"
+    searched = x.call(
+        "t", "GET", f"/fhir/Task?owner=Organization/{t_org}&status=requested&_sort=authored-on{inc}"
+    )
+    worked = x.call("t", "GET", "/fhir/Task/$worklist?status=requested")
+    assert worked.status_code == 200, worked.get_json()
+
+    def entries(r):
+        return [
+            (e["resource"]["resourceType"], e["resource"]["id"], e["search"]["mode"])
+            for e in r.get_json()["entry"]
+        ]
+
+    assert [e for e in entries(worked) if e[2] == "match"] == [
+        ("Task", urgent, "match"),
+        ("Task", routine, "match"),
+    ]
+    assert sorted(entries(worked)) == sorted(entries(searched))
+    only_urgent = x.call("t", "GET", "/fhir/Task/$worklist?status=requested&priority=urgent,stat").get_json()
+    assert [e["resource"]["id"] for e in only_urgent["entry"] if e["search"]["mode"] == "match"] == [urgent]
+    page = x.call("t", "GET", "/fhir/Task/$worklist?status=requested&_count=1").get_json()
+    assert [link["relation"] for link in page["link"]] == ["self", "next"]
+    mine = x.call("c", "GET", "/fhir/Task/$worklist?side=requester&_sort=-authored-on").get_json()
+    assert len([e for e in mine["entry"] if e["search"]["mode"] == "match"]) == 3
+    assert x.call("t", "GET", "/fhir/Task/$worklist?status=lost").status_code == 400
+    assert x.call("t", "GET", f"/fhir/Task/$worklist?organization={x.orgs['c']}").status_code == 400
+    # An unlinked institution's worklist is empty; the regulator names the institution.
+    assert "entry" not in x.call("x", "GET", "/fhir/Task/$worklist?side=requester").get_json()
+    reg = x.call("regulator", "GET", f"/fhir/Task/$worklist?organization={t_org}&status=requested").get_json()
+    assert len([e for e in reg["entry"] if e["search"]["mode"] == "match"]) == 2
+    # Overdue ones only.
+    hub = x.app.extensions["xietong"]
+    from datetime import timedelta
+
+    from hub.fhir.dates import now_utc
+    from hub.referrals.timers import tick
+
+    tick(hub, now_utc() + timedelta(hours=5))  # urgent: 4 h to open
+    late = x.call("t", "GET", "/fhir/Task/$worklist?overdue=true").get_json()
+    assert [e["resource"]["id"] for e in late["entry"] if e["search"]["mode"] == "match"] == [urgent]
