@@ -39,6 +39,15 @@ def register_cli(app: Flask) -> None:
         n = load_topics(current_app.extensions["xietong"])
         click.echo(f"{n} SubscriptionTopic(s) stored")
 
+    @notify.command("prune")
+    @click.option("--days", type=click.IntRange(min=1), default=90, show_default=True)
+    def prune(days):
+        """Delete what every subscription has acknowledged, older than DAYS (fit for cron)."""
+        from hub.notify.retention import prune as prune_outbox
+
+        deliveries, events = prune_outbox(current_app.extensions["xietong"].db, days)
+        click.echo(f"pruned {deliveries} acknowledged deliveries and {events} events older than {days} days")
+
     app.cli.add_command(notify)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from hub.fhir import dates
 from hub.notify.delivery import Settings, Worker
 from hub.notify.tables import notify_delivery, notify_event, notify_subscription
 from tests.conftest import make_config
@@ -179,3 +181,39 @@ def test_topics_command_stores_the_topic(app, client):
     assert r.status_code == 200 and len(bundle["entry"]) == 1
     topic = bundle["entry"][0]["resource"]
     assert {c["filterParameter"] for c in topic["canFilterBy"]} >= {"owner", "requester"}
+
+
+def test_prune_keeps_what_is_owed_and_each_tasks_latest_event(app, alliance, tasks, receiver, worker):
+    db = app.extensions["xietong"].db
+    delivered = _subscribe(alliance, "b", subscription(receiver.url))
+    owed = _subscribe(alliance, "a", subscription("http://127.0.0.1:9/never"))  # refused: stays owed
+    tid = tasks.create("requested")
+    tasks.set(tid, "received")
+    tasks.set(tid, "accepted")
+    wait_until(lambda: _acknowledged(db, delivered) == 3, "B acknowledged all three")
+    with db.write() as conn:  # age them
+        conn.execute(notify_event.update().values(occurred_at=dates.now_utc() - timedelta(days=100)))
+    result = app.test_cli_runner().invoke(args=["notify", "prune", "--days", "90"])
+    assert result.exit_code == 0, result.output
+    with db.read() as conn:
+        left = conn.execute(select(notify_delivery.c.subscription_id, notify_delivery.c.event_number)).all()
+        events = (
+            conn.execute(select(notify_event.c.task_seq).order_by(notify_event.c.task_seq)).scalars().all()
+        )
+    # B's acknowledged deliveries went; A's, never acknowledged, all stay, and so do their events.
+    assert sorted(tuple(r) for r in left) == [(owed, 1), (owed, 2), (owed, 3)]
+    assert events == [1, 2, 3]
+    # Once nothing is owed, only the Task's latest event stays.
+    r = alliance["call"]("a", "DELETE", f"/fhir/Subscription/{owed}")
+    assert r.status_code == 204
+    with db.write() as conn:
+        conn.execute(notify_delivery.delete().where(notify_delivery.c.subscription_id == owed))
+    app.test_cli_runner().invoke(args=["notify", "prune", "--days", "90"])
+    with db.read() as conn:
+        assert conn.execute(select(notify_event.c.task_seq)).scalars().all() == [3]
+
+
+def _acknowledged(db, sub_id: str) -> int:
+    t = notify_subscription
+    with db.read() as conn:
+        return conn.execute(select(t.c.delivered_through).where(t.c.subscription_id == sub_id)).scalar()
