@@ -24,7 +24,7 @@ class Event:
 @dataclass(frozen=True)
 class Status:
     subscription_id: str
-    topic: str
+    topic: str | None  # None: a query-based Subscription (stored, not served)
     status: str  # requested | active | error | off
     events_since_start: int
     error: str | None = None
@@ -40,8 +40,9 @@ def subscription_status(base: str, st: Status, kind: str, events: list[Event], c
         "type": kind,
         "eventsSinceSubscriptionStart": str(st.events_since_start),
         "subscription": {"reference": f"{base}/Subscription/{st.subscription_id}"},
-        "topic": st.topic,
     }
+    if st.topic:
+        out["topic"] = st.topic
     if st.error:
         out["error"] = [{"text": st.error[:500]}]
     if events:

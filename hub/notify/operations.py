@@ -3,12 +3,14 @@ the events again, so that a client that was down can catch up."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import select
 
 from hub.audit.recorder import record_access
-from hub.errors import BadRequest, NotFound
+from hub.errors import BadRequest
 from hub.fhir.operations import Call, operation
-from hub.notify import bundles
+from hub.notify import bundles, topics
 from hub.notify.delivery import (
     SUBSCRIPTION,
     Settings,
@@ -17,7 +19,7 @@ from hub.notify.delivery import (
     status_of,
     visible_versions,
 )
-from hub.notify.subscriptions import CONTENTS
+from hub.notify.subscriptions import CONTENTS, QUERY_BASED
 from hub.notify.tables import notify_subscription
 
 MAX_EVENTS = 1000  # per $events answer; ask again from the last number for more
@@ -29,7 +31,16 @@ def _state(call: Call, conn, sub_id: str):
     t = notify_subscription
     row = conn.execute(select(t).where(t.c.subscription_id == sub_id)).first()
     if row is None:
-        raise NotFound(f"Subscription/{sub_id} is not known")
+        # Stored but not topic-based (an R4-style query): never served, and $status says why.
+        return SimpleNamespace(
+            subscription_id=sub_id,
+            topic=None,
+            status="error",
+            failures=0,
+            events_since_start=0,
+            last_error=QUERY_BASED.format(topic=topics.referral_topic_url()),
+            content="id-only",
+        )
     return row
 
 

@@ -31,7 +31,10 @@ def on_write(store, subtype: str, stored) -> None:
     if stored.type == "Subscription":
         # Checked now (a bad Subscription is refused with its write), recorded last: the outbox's
         # rows are locked after the audit chain's head, in every transaction, so none can deadlock.
-        spec = subscriptions.parse(orjson.loads(stored.body)) if subtype != "delete" else None
+        spec = None  # deleted, or query-based (stored, not served): owed nothing
+        if subtype != "delete":
+            sub = orjson.loads(stored.body)
+            spec = subscriptions.parse(sub) if subscriptions.topic_based(sub) else None
         pending.subscriptions.append((stored.id, stored.tenant, spec))
     elif stored.type == "Task" and stored.body is not None:
         pending.changes.append((stored.id, stored.version, stored.method, stored.last_updated, stored.body))
@@ -43,7 +46,7 @@ def on_write(store, subtype: str, stored) -> None:
 def _sync_subscription(conn: Connection, sub_id: str, tenant: str | None, spec) -> None:
     t = notify_subscription
     current = conn.execute(select(t).where(t.c.subscription_id == sub_id)).first()
-    if spec is None:  # deleted: owed nothing more
+    if spec is None:  # deleted or query-based: owed nothing more
         if current is not None:
             conn.execute(
                 update(t).where(t.c.subscription_id == sub_id).values(status="off", leased_until=None)

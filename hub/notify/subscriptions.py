@@ -58,6 +58,17 @@ def _one_int(element: dict | None, url: str, where: str, lo: int, hi: int) -> in
     return value
 
 
+QUERY_BASED = (
+    "its criteria is a search, not a SubscriptionTopic: R4-style query-based Subscriptions are "
+    "stored (valid R4B content) but not served; use the topic {topic}"
+)
+
+
+def topic_based(sub: dict) -> bool:
+    """Topic-based (criteria a canonical URL), or an R4-style query (``Observation?code=…``)."""
+    return urlsplit(sub.get("criteria") or "").scheme in ("http", "https")
+
+
 def parse(sub: dict) -> SubscriptionSpec:
     known = topics.topics()
     topic = sub.get("criteria") or ""

@@ -264,3 +264,19 @@ def test_full_resource_deliveries_are_audited_as_reads_by_the_subscriber(
 
     events = wait_until(reads, "the disclosure in the audit trail")
     assert any(x["orgs"]["b"] in json.dumps(e) for e in events)
+
+
+def test_an_r4_query_based_subscription_is_stored_but_never_served(app, alliance, tasks, receiver, worker):
+    """Valid R4B content is accepted (DESIGN §3); the hub serves only topics, and $status says so."""
+    x = alliance
+    r4 = subscription(receiver.url, criteria="Task?status=requested")
+    del r4["channel"]["_payload"]
+    sub = _subscribe(x, "b", r4)
+    served = _subscribe(x, "b", subscription(receiver.url))
+    tasks.create("requested")
+    wait_until(lambda: len(receiver.events(served)) == 1, "the topic-based one is served")
+    assert receiver.of(sub, "handshake") == [] and receiver.events(sub) == []
+    status = x["call"]("b", "GET", f"/fhir/Subscription/{sub}/$status").get_json()["entry"][0]["resource"]
+    assert status["status"] == "error" and "SubscriptionTopic" in status["error"][0]["text"]
+    assert "topic" not in status
+    assert x["call"]("c", "GET", f"/fhir/Subscription/{sub}/$status").status_code == 404
