@@ -266,7 +266,9 @@ def output(code: str, **value) -> dict:
     return {"type": {"coding": [codes.coding(codes.OUTPUT_TYPE, code)]}, **value}
 
 
-def communication(step: Step, sender: str, recipient: str, text: str, **extra) -> dict:
+def communication(step: Step, sender: str | None, recipient: str, text: str, **extra) -> dict:
+    """A message of the referral, kept by the institution that sent it (the hub's own notices: by
+    the institution they are for)."""
     ref = step.ref
     comm = {
         "resourceType": "Communication",
@@ -274,14 +276,15 @@ def communication(step: Step, sender: str, recipient: str, text: str, **extra) -
         "partOf": [{"reference": f"Task/{ref.id}"}],
         "subject": ref.task.get("for"),
         "sent": dates.instant(step.now),
-        "sender": {"reference": f"Organization/{sender}"},
         "recipient": [{"reference": f"Organization/{recipient}"}],
         "payload": [{"contentString": text}],
         **extra,
     }
+    if sender:
+        comm["sender"] = {"reference": f"Organization/{sender}"}
     if ref.request:
         comm["basedOn"] = [{"reference": f"ServiceRequest/{ref.request['id']}"}]
-    made = create(step.store, comm, "Communication", tenant=ref.tenant)
+    made = create(step.store, comm, "Communication", tenant=sender or recipient)
     step.out.append({"name": "communication", "resource": made})
     return made
 

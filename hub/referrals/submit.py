@@ -20,7 +20,7 @@ from sqlalchemy import and_, insert, select, text
 
 from hub.auth.principal import ADMIN, Principal
 from hub.auth.tenancy import org_resolver
-from hub.errors import BadRequest, Conflict, Forbidden, HubError, Unprocessable
+from hub.errors import BadRequest, Conflict, Forbidden, Gone, HubError, NotFound, Unprocessable
 from hub.fhir import bundles, dates, transaction
 from hub.fhir.extract import h64, parse_reference
 from hub.fhir.parse import check_rules, check_structure
@@ -82,7 +82,7 @@ def submit(hub, principal: Principal, bundle: dict, idempotency_key: str | None)
             )
         _route(conn, sr, patient, direction, requester_org, org_of)
         owner_org = _owner_org(sr, org_of)
-        _check_based_on(conn, sr, patient)
+        _check_based_on(store, sr, patient)
         if patient:
             _lock(db, conn, "referral", patient, owner_org)
             existing = _open_duplicate(conn, patient, owner_org, sr)
@@ -227,16 +227,20 @@ def _owner_org(sr: dict, org_of) -> str:
     return orgs.pop()
 
 
-def _check_based_on(conn, sr: dict, patient: str | None) -> None:
-    """A downward referral may follow the upward one (basedOn): it must be that patient's."""
+def _check_based_on(store: Store, sr: dict, patient: str | None) -> None:
+    """A downward referral may follow the upward one (basedOn): one the requester may see, about
+    the same patient."""
+    from hub.fhir.registry import TYPES
+
     for i, ref in enumerate(sr.get("basedOn") or ()):
         sid = _local(ref, "ServiceRequest")
         if sid is None:
             continue
-        body = _body(conn, "ServiceRequest", sid)
         where = f"ServiceRequest.basedOn[{i}]"
-        if body is None:
-            raise Unprocessable(f"{where}: ServiceRequest/{sid} is not known", [where])
+        try:
+            body = store.read(TYPES["ServiceRequest"], sid).resource()
+        except (NotFound, Gone):
+            raise Unprocessable(f"{where}: ServiceRequest/{sid} is not known", [where]) from None
         if patient and _local(body.get("subject"), "Patient") != patient:
             raise Unprocessable(f"{where}: ServiceRequest/{sid} is about another patient", [where])
 

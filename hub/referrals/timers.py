@@ -134,7 +134,7 @@ def escalate(hub, task_id: str, code: str, now: datetime) -> bool:
         task["lastModified"] = dates.instant(dates.now_utc())
         service.write(store, task, ref.version, ref.tenant)
         step = service.Step(store, ref, None, {}, JOB, dates.now_utc(), hub.config)
-        service.communication(step, ref.requester_org, ref.owner_org, message, priority="urgent")
+        service.communication(step, None, ref.owner_org, message, priority="urgent")
         clock.mark(conn, task_id, column, now)
     return True
 

@@ -211,3 +211,12 @@ def test_worklist_operation_answers_like_the_search(three):
     tick(hub, now_utc() + timedelta(hours=5))  # urgent: 4 h to open
     late = x.call("t", "GET", "/fhir/Task/$worklist?overdue=true").get_json()
     assert [e["resource"]["id"] for e in late["entry"] if e["search"]["mode"] == "match"] == [urgent]
+
+
+def test_downward_referral_follows_a_known_upward_one(three):
+    x = three
+    sr, _ = x.refer("c", "t")
+    r = x.submit("t", "p", direction="down", based_on="no-such-request")
+    assert r.status_code == 422 and "is not known" in r.get_json()["issue"][0]["diagnostics"]
+    _, down = x.refer("t", "p", direction="down", based_on=sr)
+    assert x.read("t", down)["status"] == "requested"
