@@ -7,13 +7,13 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from hub.api.auth import fhir_base_url
 from hub.audit.recorder import record_access
 from hub.errors import BadRequest
 from hub.fhir.operations import Call, operation
 from hub.notify import bundles, topics
 from hub.notify.delivery import (
     SUBSCRIPTION,
-    Settings,
     disclosed,
     load_events,
     status_of,
@@ -80,7 +80,7 @@ def _statuses(call: Call, ids: list[str]) -> dict:
     hub = call.hub
     with hub.db.read() as conn:
         rows = [_state(call, conn, sub_id) for sub_id in dict.fromkeys(ids)]
-    base = Settings.of(hub.config).base_url
+    base = fhir_base_url()  # as the caller addressed the hub
     entries = []
     for row in rows:
         status = bundles.subscription_status(base, status_of(row), "query-status", [], row.content)
@@ -113,5 +113,5 @@ def subscription_events(call: Call) -> dict:
     if stored:
         record_access(hub.db, call.principal, "vread", disclosed(stored))
     resources = {k: v.body for k, v in stored.items()}
-    base = Settings.of(hub.config).base_url
+    base = fhir_base_url()  # as the caller addressed the hub
     return bundles.notification(base, status_of(row), "query-event", events, content, resources)
