@@ -423,8 +423,9 @@ def report(res: dict) -> list[str]:
         f"backlog drained {f['drain_after_load_s']} s after the load stopped",
         *(
             [
-                f"receiver refused connections for the first {f['outage_s']:.0f} s; every notification "
-                f"was in {f['complete_after_recovery_s']} s after it came back (the retries' backoff)"
+                f"receiver refused connections for the first {f['outage_s']:.0f} s; the last notification "
+                f"arrived {f['complete_after_recovery_s']} s after it came back "
+                f"(load went on for {m['seconds'] - f['outage_s']:.0f} s of that; backoff delays retries)"
             ]
             if f["outage_s"]
             else []
