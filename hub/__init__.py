@@ -57,6 +57,9 @@ def create_app(config: Config | None = None) -> Flask:
     if floor.enabled():
         app.register_blueprint(floor.bp)
     login.register(app)
+    from hub.api import referrals as referrals_api  # the referral workflow and its $operations
+
+    referrals_api.register(app)
     app.extensions["xietong_login"] = audit_api.LoginAudit(db, config.PUBLIC_BASE_URL or None)
     errors.register(app)
     register_cli(app)
@@ -67,4 +70,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(ingest_api.bp)
     ingest_cli.register_cli(app)
+    from hub.notify.setup import register as register_notify
+
+    register_notify(app)
     return app

@@ -170,3 +170,5 @@ from adapters import tables as _adapter_tables  # noqa: E402,F401
 from hub.audit import tables as _audit_tables  # noqa: E402,F401
 from hub.auth import tables as _auth_tables  # noqa: E402,F401
 from hub.empi import tables as _empi_tables  # noqa: E402,F401
+from hub.notify import tables as _notify_tables  # noqa: E402,F401
+from hub.referrals import tables as _referral_tables  # noqa: E402,F401

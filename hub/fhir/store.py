@@ -25,6 +25,9 @@ from hub.fhir.extract import IndexRows, extract
 from hub.fhir.registry import TYPES, ResourceType
 from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
 
+# Writes of these types feed the notification outbox (hub.notify.outbox), in the writing transaction.
+NOTIFIED = frozenset({"Task", "Subscription"})
+
 
 @dataclass
 class Stored:
@@ -316,6 +319,10 @@ class Store:
                 subtype,
                 Touched(stored.type, stored.id, stored.tenant, stored.patient, stored.version),
             )
+        if stored.type in NOTIFIED:
+            from hub.notify.outbox import on_write  # the outbox event goes in this same transaction
+
+            on_write(self, subtype, stored)
         return stored
 
     def _links(self, rt: ResourceType, fid: str, body: dict) -> None:

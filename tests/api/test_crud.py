@@ -154,7 +154,8 @@ def test_subscription_delete_is_a_tombstone(client):
         "resourceType": "Subscription",
         "status": "requested",
         "reason": "referral updates",
-        "criteria": "Task?status=requested",
+        # Topic-based (Subscriptions Backport IG): the hub's referral topic.
+        "criteria": "http://xietong.example/fhir/SubscriptionTopic/referral-task-status",
         "channel": {
             "type": "rest-hook",
             "endpoint": "http://127.0.0.1:9/hook",

@@ -116,6 +116,18 @@ MATRIX = {
         _fhir(404, 404, 404, 403),
         None,
     ),
+    # --- referrals (hub/api/referrals.py) ---
+    # The letter of a Task: A's Observation id names no Task, for anyone (a referral's own letter and
+    # who may read it are tested in tests/referrals).
+    ("referrals.referral_letter", "GET"): (
+        "/referrals/{obs}/letter.pdf",
+        None,
+        _fhir(404, 404, 404, 404),
+        None,
+    ),
+    # Every institution sees the statistics of its own referrals; regulators see everyone's.
+    ("referrals.referral_stats", "GET"): ("/stats/referrals", None, _fhir(200, 200, 200, 200), None),
+    # --- end referrals ---
 }
 SKIPPED = {("static", "GET"): "static files (none are served: the pages inline their styles)"}
 
