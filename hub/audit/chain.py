@@ -124,7 +124,10 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
         if conn.execute(select(audit_pending.c.pid).limit(1)).first() is None:
             return 0  # the common case: no write transaction, no lock
     with db.write() as conn:
-        seq, prev_hash, prev_recorded = _lock_head(db, conn)
+        head = _lock_head(db, conn, wait=False)
+        if head is None:
+            return 0  # another process's chainer holds the head: it links what is waiting
+        seq, prev_hash, prev_recorded = head
         t = audit_events
         rows = conn.execute(
             select(t.c.pid, t.c.body)
@@ -171,8 +174,9 @@ def pending_count(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(audit_pending)).scalar() or 0
 
 
-def _lock_head(db: Database, conn: Connection):
-    """(seq, entry_hash, recorded of that row) of the locked head."""
+def _lock_head(db: Database, conn: Connection, wait: bool = True):
+    """(seq, entry_hash, recorded of that row) of the locked head; None if ``wait`` is False and
+    another transaction holds it (PostgreSQL; SQLite's writer lock already let one writer in)."""
     h, ch = audit_head, audit_chain
     q = (
         select(h.c.seq, h.c.entry_hash, ch.c.recorded)
@@ -180,11 +184,15 @@ def _lock_head(db: Database, conn: Connection):
         .where(h.c.id == HEAD_ID)
     )
     if not db.is_sqlite:
-        q = q.with_for_update(of=h)  # one round trip: lock the head, read the last row's time
+        # One round trip: lock the head, read the last row's time.
+        q = q.with_for_update(of=h, skip_locked=not wait)
     row = conn.execute(q).first()
     if row is None:
-        _create_head(db, conn)
-        row = conn.execute(q).first()
+        if conn.execute(select(h.c.id).where(h.c.id == HEAD_ID)).first() is None:
+            _create_head(db, conn)
+            row = conn.execute(q).first()
+        if row is None:  # not waiting, and another chainer holds the head
+            return None
     return row.seq, row.entry_hash, row.recorded
 
 

@@ -375,3 +375,14 @@ def test_audit_events_have_one_version_that_vread_and_history_find(db):
         page, more = store.history(rt, None, 2)
         assert len(page) == 2 and more
         assert {s.id for s in store.history(rt, None, 10)[0]} == set(ids)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_chainer_that_finds_the_head_taken_leaves_the_events_to_the_one_holding_it(db):
+    append_events(db, 1)
+    append_events(db, 2, start=1, link=False)
+    with db.write() as conn:
+        conn.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))  # another chainer
+        assert chain.link_pending(db) == 0  # it does not wait for the head
+    assert chain.link_pending(db) == 2
+    assert verify(db) == chain.VerifyResult(True, 3, 3, None, None)
