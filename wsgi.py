@@ -2,4 +2,4 @@ from hub import create_app
 from hub.audit.chainer import start_chainer
 
 app = create_app()
-start_chainer(app)  # links this process's (and any other's) waiting AuditEvents into the hash chain
+start_chainer(app)  # from its first request on, this process links waiting AuditEvents into the hash chain

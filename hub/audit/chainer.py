@@ -52,13 +52,20 @@ class Chainer:
             self._thread.join(timeout)
 
 
-def start_chainer(app: Flask) -> Chainer | None:
-    """Start this process's chainer (unless ``AUDIT_CHAIN_INTERVAL_MS`` is 0: then a separate
-    ``flask audit chain --follow`` must run)."""
+def start_chainer(app: Flask) -> None:
+    """Have this process run a chainer once it serves its first request (so that commands such as
+    ``flask db upgrade``, which load the same app, start none), unless ``AUDIT_CHAIN_INTERVAL_MS`` is 0:
+    then a separate ``flask audit chain --follow`` must run."""
     hub = app.extensions["xietong"]
     interval_ms = hub.config.AUDIT_CHAIN_INTERVAL_MS
     if interval_ms <= 0:
-        return None
-    chainer = Chainer(hub.db, interval_ms / 1000).start()
-    app.extensions["xietong_chainer"] = chainer
-    return chainer
+        return
+    lock = threading.Lock()
+
+    @app.before_request
+    def _start_chainer_once():
+        if "xietong_chainer" in app.extensions:
+            return
+        with lock:
+            if "xietong_chainer" not in app.extensions:
+                app.extensions["xietong_chainer"] = Chainer(hub.db, interval_ms / 1000).start()

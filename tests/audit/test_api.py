@@ -11,7 +11,7 @@ from flask import g, request
 from sqlalchemy import text
 
 from hub.audit import api, chain
-from hub.audit.chainer import Chainer
+from hub.audit.chainer import Chainer, start_chainer
 from hub.audit.cli import register_cli
 from tests.audit import CLIENT, REGULATOR, LocalSigner, append_events, sample_event
 from tests.conftest import scalar
@@ -197,3 +197,22 @@ def test_cli_verify_fails_on_a_forged_checkpoint(audit_app, db):
     assert r.exit_code == 1
     out = json.loads(r.output)
     assert out["ok"] is True and out["checkpoints_not_verifying"] == [datetime.now(UTC).date().isoformat()]
+
+
+def test_the_served_app_starts_its_chainer_at_its_first_request_not_before(app, db):
+    """``wsgi.py`` calls ``start_chainer``: commands that load the app (``flask db upgrade``) run no
+    chainer; the first request starts one, which then links what commands left waiting."""
+    append_events(db, 2, link=False)
+    start_chainer(app)
+    assert "xietong_chainer" not in app.extensions
+    app.test_client().get("/fhir/metadata")
+    chainer = app.extensions["xietong_chainer"]
+    try:
+        deadline = time.monotonic() + 30  # a bound on the wait, not a speed requirement
+        while scalar(db, "SELECT count(*) FROM audit_pending") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert scalar(db, "SELECT count(*) FROM audit_pending") == 0
+        app.test_client().get("/fhir/metadata")
+        assert app.extensions["xietong_chainer"] is chainer  # one per process
+    finally:
+        chainer.stop()
