@@ -218,8 +218,11 @@ class CopyRows:
         return [(t, self.columns[t], "\n".join(lines) + "\n") for t, lines in self.data.items() if lines]
 
 
-def add_resource(rows: CopyRows, rtype: str, resource: dict, fid: str, pid: int, when: datetime) -> None:
-    """The rows ``Store.create`` writes for one new resource (current, history, index tables)."""
+def add_resource(
+    rows: CopyRows, rtype: str, resource: dict, fid: str, pid: int, when: datetime, tenant: str | None = None
+) -> dict:
+    """The rows ``Store.create`` writes for one new resource (current, history, index tables), stored
+    under ``tenant``; the stored body."""
     rt = TYPES[rtype]
     body = stamp(resource, fid, 1, when)
     text = dumps(body)
@@ -234,7 +237,7 @@ def add_resource(rows: CopyRows, rtype: str, resource: dict, fid: str, pid: int,
             "version": 1,
             "last_updated": when,
             "deleted": False,
-            "tenant": None,
+            "tenant": tenant,
             "patient": ix.patient,
             "date_low": ix.date_low,
             "date_high": ix.date_high,
@@ -262,6 +265,7 @@ def add_resource(rows: CopyRows, rtype: str, resource: dict, fid: str, pid: int,
         rows.add(idx_date, {"pid": pid, "hash_identity": h, "low": lo, "high": hi})
     for h, t, i in ix.refs:
         rows.add(idx_ref, {"pid": pid, "hash_identity": h, "target_type": t, "target_id": i})
+    return body
 
 
 def build_chunk(task: tuple) -> tuple[int, list[tuple[str, list[str], str]]]:

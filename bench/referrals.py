@@ -44,10 +44,7 @@ from bench import _auth, _data  # noqa: E402
 from bench.fhir_core import HEADERS, PG, Client, Server, migrated_db, pct  # noqa: E402
 from hub.auth.tenancy import links_of  # noqa: E402
 from hub.fhir import dates  # noqa: E402
-from hub.fhir.extract import extract  # noqa: E402
 from hub.fhir.registry import TYPES  # noqa: E402
-from hub.fhir.store import _dedupe_tokens, dumps, stamp  # noqa: E402
-from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables  # noqa: E402
 from hub.referrals.tables import referral_clock  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
@@ -74,48 +71,7 @@ def _pick(rng: random.Random, table):
 
 def _add(rows: _data.CopyRows, rtype: str, resource: dict, fid: str, pid: int, when, tenant) -> dict:
     """The rows ``Store.create`` writes for one new resource, stored under ``tenant``."""
-    rt = TYPES[rtype]
-    body = stamp(resource, fid, 1, when)
-    text = dumps(body)
-    ix = extract(rt, body)
-    table = resource_tables[rtype]
-    rows.add(
-        table,
-        {
-            "pid": pid,
-            "fhir_id": fid,
-            "version": 1,
-            "last_updated": when,
-            "deleted": False,
-            "tenant": tenant,
-            "patient": ix.patient,
-            "date_low": ix.date_low,
-            "date_high": ix.date_high,
-            "body": text,
-        },
-    )
-    rows.add(
-        resource_history,
-        {
-            "pid": pid,
-            "version": 1,
-            "res_type": rtype,
-            "fhir_id": fid,
-            "last_updated": when,
-            "method": "POST",
-            "deleted": False,
-            "body": text,
-        },
-    )
-    for a, b in _dedupe_tokens(ix.tokens):
-        rows.add(idx_token, {"pid": pid, "hash_sys_value": a, "hash_value": b, "sort_date": ix.date_low})
-    for h, n, e in ix.strings:
-        rows.add(idx_string, {"pid": pid, "hash_identity": h, "value_norm": n[:512], "value_exact": e[:512]})
-    for h, lo, hi in ix.dates:
-        rows.add(idx_date, {"pid": pid, "hash_identity": h, "low": lo, "high": hi})
-    for h, t, i in ix.refs:
-        rows.add(idx_ref, {"pid": pid, "hash_identity": h, "target_type": t, "target_id": i})
-    return body
+    return _data.add_resource(rows, rtype, resource, fid, pid, when, tenant)
 
 
 def _ext(direction: str, channel: str = "standard") -> list[dict]:
