@@ -218,6 +218,13 @@ class CopyRows:
         return [(t, self.columns[t], "\n".join(lines) + "\n") for t, lines in self.data.items() if lines]
 
 
+def copy_out(cur, out: list[tuple[str, list[str], str]]) -> None:
+    """COPY the tables of ``CopyRows.out()`` (or ``build_chunk``'s result) on ``cur``."""
+    for table, cols, text in out:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+            cp.write(text)
+
+
 def add_resource(
     rows: CopyRows, rtype: str, resource: dict, fid: str, pid: int, when: datetime, tenant: str | None = None
 ) -> dict:

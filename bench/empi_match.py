@@ -163,9 +163,7 @@ def load(args, pg: PG, db: str) -> dict:
             ) as bar:
                 for n, out in pool.imap(build_chunk, tasks):
                     with conn.transaction(), conn.cursor() as cur:
-                        for table, cols, text in out:
-                            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-                                cp.write(text)
+                        _data.copy_out(cur, out)
                     bar.update(n)
             pool.close()
         except BaseException:

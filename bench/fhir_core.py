@@ -649,9 +649,7 @@ def bulk_load(args, url: str, n_obs: int, n_patients: int) -> dict:
                 for n, out in _bounded(pool, _data.build_chunk, tasks, 2 * args.load_workers):
                     with conn.transaction(), conn.cursor() as cur:
                         cur.execute("SET LOCAL statement_timeout = 0")
-                        for table, cols, text in out:
-                            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-                                cp.write(text)
+                        _data.copy_out(cur, out)
                     bar.update(n)
             pool.close()
         except BaseException:

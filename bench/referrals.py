@@ -318,9 +318,7 @@ def _indexes(sa_url: str) -> None:
 
 def _copy(conn, rows: _data.CopyRows) -> None:
     with conn.transaction(), conn.cursor() as cur:
-        for table, cols, text in rows.out():
-            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-                cp.write(text)
+        _data.copy_out(cur, rows.out())
 
 
 def marker(pg: PG, db: str) -> dict | None:
