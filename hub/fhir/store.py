@@ -552,8 +552,11 @@ UNVERSIONED = frozenset({"AuditEvent"})
 
 
 def _append_sql(table: str, mark: str | None) -> str:
-    """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows (each
-    array entry carries the 1-based number of its record, ``k``), and their marks."""
+    """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows, and
+    their marks. The index rows travel as one JSON document (``:ix``, each entry carrying the 1-based
+    number ``k`` of its record) that the server unpacks with ``json_to_recordset``: psycopg dumps a
+    Python list into an array parameter element by element, in Python, and a dozen of them cost more
+    client CPU than the rest of the request's audit; orjson writes the document in microseconds."""
     marked = (
         f"""
 m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
@@ -562,25 +565,27 @@ m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
     )
     return f"""
 WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid FROM generate_series(1, :n) AS k),
+x AS MATERIALIZED (SELECT CAST(:ix AS json) AS j),
 r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
                            date_high, body)
-      SELECT p.pid, u.fid, 1, :lu, false, u.tenant, u.patient, u.dlo, u.dhi, u.body
-      FROM p JOIN unnest(CAST(:fid AS text[]), CAST(:tenant AS text[]), CAST(:patient AS text[]),
-                         CAST(:dlo AS timestamptz[]), CAST(:dhi AS timestamptz[]), CAST(:body AS text[]))
-                  WITH ORDINALITY AS u(fid, tenant, patient, dlo, dhi, body, k) ON u.k = p.k
+      SELECT p.pid, u.fid, 1, :lu, false, u.tenant, u.patient, u.dlo, u.dhi, b.body
+      FROM p JOIN json_to_recordset((SELECT j->'r' FROM x))
+                  AS u(k int, fid text, tenant text, patient text, dlo timestamptz, dhi timestamptz)
+             ON u.k = p.k
+             JOIN unnest(CAST(:body AS text[])) WITH ORDINALITY AS b(body, k) ON b.k = p.k
       RETURNING pid),{marked}
 t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:tk AS bigint[]), CAST(:t1 AS bigint[]),
-             CAST(:t2 AS bigint[]), CAST(:t3 AS timestamptz[])) AS u(k, a, b, c) ON u.k = p.k),
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'t' FROM x))
+             AS u(k int, a bigint, b bigint, c timestamptz) ON u.k = p.k),
 s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:sk AS bigint[]), CAST(:s1 AS bigint[]),
-             CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(k, a, b, c) ON u.k = p.k),
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'s' FROM x))
+             AS u(k int, a bigint, b text, c text) ON u.k = p.k),
 d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:dk AS bigint[]), CAST(:d1 AS bigint[]),
-             CAST(:d2 AS timestamptz[]), CAST(:d3 AS timestamptz[])) AS u(k, a, b, c) ON u.k = p.k),
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'d' FROM x))
+             AS u(k int, a bigint, b timestamptz, c timestamptz) ON u.k = p.k),
 f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN unnest(CAST(:fk AS bigint[]), CAST(:f1 AS bigint[]),
-             CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(k, a, b, c) ON u.k = p.k)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'f' FROM x))
+             AS u(k int, a bigint, b text, c text) ON u.k = p.k)
 SELECT count(*) FROM r"""
 
 
@@ -592,50 +597,29 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark) -> No
         # would be escaped for the array literal, one regex substitution each (a millisecond a record).
         sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", _append_sql(rt.table, key[1]))
         stmt = _CREATE_SQL[key] = sql.replace("%(body)s", "%(body)b")
-    params: dict[str, list] = {
-        k: []
-        for k in (
-            "tk",
-            "t1",
-            "t2",
-            "t3",
-            "sk",
-            "s1",
-            "s2",
-            "s3",
-            "dk",
-            "d1",
-            "d2",
-            "d3",
-            "fk",
-            "f1",
-            "f2",
-            "f3",
+    recs, toks, strs, dts, refs = [], [], [], [], []
+    for k, (fid, tenant, _, rows) in enumerate(prepared, start=1):
+        recs.append(
+            {
+                "k": k,
+                "fid": fid,
+                "tenant": tenant,
+                "patient": rows.patient,
+                "dlo": rows.date_low,
+                "dhi": rows.date_high,
+            }
         )
-    }
-    for k, (_, _, _, rows) in enumerate(prepared, start=1):
-        for a, b in _dedupe_tokens(rows.tokens):
-            params["tk"].append(k), params["t1"].append(a), params["t2"].append(b)
-            params["t3"].append(rows.date_low)
-        for h, n, e in rows.strings:
-            params["sk"].append(k), params["s1"].append(h), params["s2"].append(n[:512])
-            params["s3"].append(e[:512])
-        for h, lo, hi in rows.dates:
-            params["dk"].append(k), params["d1"].append(h), params["d2"].append(lo), params["d3"].append(hi)
-        for h, t, i in rows.refs:
-            params["fk"].append(k), params["f1"].append(h), params["f2"].append(t), params["f3"].append(i)
+        toks += [{"k": k, "a": a, "b": b, "c": rows.date_low} for a, b in _dedupe_tokens(rows.tokens)]
+        strs += [{"k": k, "a": h, "b": n[:512], "c": e[:512]} for h, n, e in rows.strings]
+        dts += [{"k": k, "a": h, "b": lo, "c": hi} for h, lo, hi in rows.dates]
+        refs += [{"k": k, "a": h, "b": t, "c": i} for h, t, i in rows.refs]
     conn.exec_driver_sql(
         stmt,
         {
             "n": len(prepared),
             "lu": when,
-            "fid": [x[0] for x in prepared],
-            "tenant": [x[1] for x in prepared],
-            "patient": [x[3].patient for x in prepared],
-            "dlo": [x[3].date_low for x in prepared],
-            "dhi": [x[3].date_high for x in prepared],
+            "ix": orjson.dumps({"r": recs, "t": toks, "s": strs, "d": dts, "f": refs}).decode(),
             "body": [x[2] for x in prepared],
-            **params,
         },
     )
 
