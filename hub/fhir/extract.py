@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import xxhash
 
@@ -34,6 +35,12 @@ def h64(*parts: str) -> int:
     """A signed 64-bit hash of the parts (fits a BIGINT on every database)."""
     v = xxhash.xxh3_64_intdigest("\x1f".join(parts).encode())
     return v - (1 << 64) if v >= 1 << 63 else v
+
+
+@lru_cache(maxsize=4096)
+def _h(rtype: str, param: str) -> int:
+    """``h64(type, param)``, the identity of a (type, parameter) pair, computed once."""
+    return h64(rtype, param)
 
 
 def token_hashes(rtype: str, param: str, system: str | None, code: str) -> tuple[int, int]:
@@ -61,35 +68,56 @@ class IndexRows:
 DATE_CHOICES = ("Date", "DateTime", "Instant", "Period")
 
 
-def walk(node, path: str, choices: tuple[str, ...] | None = None):
-    """Values at a dotted element path (lists are flattened; ``x[x]`` is a choice element, of which
-    only the ``choices`` types are taken when given: ``onsetString`` is no date)."""
-    current = [node]
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[tuple[str, bool, tuple[str, str] | None], ...]:
+    """A dotted path parsed once: per segment (name or choice prefix, is a choice, filter)."""
+    out = []
     for segment in path.split("."):
         filt = None
         if "[" in segment and not segment.endswith("[x]"):
             segment, cond = segment[:-1].split("[", 1)
-            filt = cond.split("=", 1)
+            filt = tuple(cond.split("=", 1))
+        if segment.endswith("[x]"):
+            out.append((segment[:-3], True, filt))
+        else:
+            out.append((segment, False, filt))
+    return tuple(out)
+
+
+def walk(node, path: str, choices: tuple[str, ...] | None = None):
+    """Values at a dotted element path (lists are flattened; ``x[x]`` is a choice element, of which
+    only the ``choices`` types are taken when given: ``onsetString`` is no date)."""
+    current = [node]
+    for segment, choice, filt in _steps(path):
         nxt = []
         for item in current:
             if not isinstance(item, dict):
                 continue
-            if segment.endswith("[x]"):
-                prefix = segment[:-3]
+            if choice:
+                n = len(segment)
                 values = [
                     v
                     for k, v in item.items()
-                    if k.startswith(prefix)
-                    and len(k) > len(prefix)
-                    and k[len(prefix)].isupper()
-                    and (choices is None or k[len(prefix) :] in choices)
+                    if k.startswith(segment)
+                    and len(k) > n
+                    and k[n].isupper()
+                    and (choices is None or k[n:] in choices)
                 ]
             else:
-                values = [item[segment]] if segment in item else []
+                v = item.get(segment)
+                if v is None:
+                    continue
+                values = (v,)
             for v in values:
-                for one in v if isinstance(v, list) else [v]:
-                    if filt is None or (isinstance(one, dict) and one.get(filt[0]) == filt[1]):
-                        nxt.append(one)
+                if isinstance(v, list):
+                    if filt is None:
+                        nxt.extend(v)
+                    else:
+                        nxt.extend(one for one in v if isinstance(one, dict) and one.get(filt[0]) == filt[1])
+                elif filt is None or (isinstance(v, dict) and v.get(filt[0]) == filt[1]):
+                    nxt.append(v)
+        if not nxt:
+            return nxt
         current = nxt
     return current
 
@@ -175,15 +203,27 @@ def extract(rtype: ResourceType, resource: dict) -> IndexRows:
         raise Unprocessable(f"{rtype.name}: {exc}", [rtype.name]) from None
 
 
+_PLANS: dict[str, tuple] = {}
+
+
+def _plan(rtype: ResourceType) -> tuple:
+    """The parameters a type's records are indexed by, with the choice types their paths take."""
+    plan = _PLANS.get(rtype.name)
+    if plan is None:
+        params = [*rtype.params.values()] + [p for p in COMMON_PARAMS.values() if p.name not in COLUMN_PARAMS]
+        plan = _PLANS[rtype.name] = tuple((p, DATE_CHOICES if p.type == DATE else None) for p in params)
+    return plan
+
+
 def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
     rows = IndexRows()
     name = rtype.name
-    params = [p for p in rtype.params.values()] + [
-        p for p in COMMON_PARAMS.values() if p.name not in COLUMN_PARAMS
-    ]
-    for param in params:
-        choices = DATE_CHOICES if param.type == DATE else None
-        values = [v for path in param.paths for v in walk(resource, path, choices)]
+    for param, choices in _plan(rtype):
+        paths = param.paths
+        if len(paths) == 1:
+            values = walk(resource, paths[0], choices)
+        else:
+            values = [v for path in paths for v in walk(resource, path, choices)]
         if not values:
             continue
         if param.type in (TOKEN, URI):
@@ -192,7 +232,7 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
                     code = code.strip() if param.name in ("phone",) else code
                     rows.tokens.add(token_hashes(name, param.name, system, code))
         elif param.type == STRING:
-            hid = h64(name, param.name)
+            hid = _h(name, param.name)
             for v in values:
                 for s in _strings(v):
                     rows.strings.add((hid, normalise(s), s))
@@ -204,7 +244,7 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
                 rows.date_low = min(r[0] for r in ranges)
                 rows.date_high = max(r[1] for r in ranges)
             else:
-                hid = h64(name, param.name)
+                hid = _h(name, param.name)
                 rows.dates.update((hid, lo, hi) for lo, hi in ranges)
         elif param.type == REFERENCE:
             targets = [
@@ -219,6 +259,6 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
             if param.name == rtype.patient_param:
                 rows.patient = targets[0][1] if targets else None
             else:
-                hid = h64(name, param.name)
+                hid = _h(name, param.name)
                 rows.refs.update((hid, tt, tid) for tt, tid in targets)
     return rows
