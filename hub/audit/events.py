@@ -36,13 +36,13 @@ Agents, per BALP (see ``hub.audit.codes`` for the sources):
 from __future__ import annotations
 
 import base64
-import copy
 import ipaddress
 import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from hub.audit import codes as c
 from hub.auth.principal import Principal
@@ -268,29 +268,36 @@ def disclosure_pair(
     """
     set_id = disclosure_id or f"urn:uuid:{uuid.uuid4()}"
     server = _server_address(request_meta)
-    requestor = _requestor_agents(principal, request_meta, c.INFORMATION_RECIPIENT) if principal else []
-    ents = [_patient_entity(patient_id)]
-    ents.extend(_data_entity(e, role=c.ROLE_REPORT) for e in entities)
-    ents.append(
-        {
-            "type": c.ENTITY_SYSTEM_OBJECT,
-            "role": c.ROLE_JOB,
-            "what": {"identifier": {"system": c.SID_DISCLOSURE, "value": set_id}},
-            "description": "disclosure set",
-        }
-    )
+    entities = list(entities)
+
+    def requestor() -> list[dict]:
+        return _requestor_agents(principal, request_meta, c.INFORMATION_RECIPIENT) if principal else []
+
+    def ents() -> list[dict]:  # each event gets its own: nothing is shared between the two
+        out = [_patient_entity(patient_id)]
+        out.extend(_data_entity(e, role=c.ROLE_REPORT) for e in entities)
+        out.append(
+            {
+                "type": dict(c.ENTITY_SYSTEM_OBJECT),
+                "role": dict(c.ROLE_JOB),
+                "what": {"identifier": {"system": c.SID_DISCLOSURE, "value": set_id}},
+                "description": "disclosure set",
+            }
+        )
+        return out
+
     recipient_address = request_meta.remote_addr or server
     export_agents = [
         _agent(c.SOURCE_ROLE, HUB, network=server),
         _agent(c.DESTINATION_ROLE, _org(recipient_org), network=recipient_address),
         _agent(c.CUSTODIAN, _org(source_org)),
-        *requestor,
+        *requestor(),
     ]
     import_agents = [
         _agent(c.SOURCE_ROLE, _org(source_org), network=server),
         _agent(c.DESTINATION_ROLE, HUB, network=server),
         _agent(c.CUSTODIAN, _org(source_org)),
-        *requestor,
+        *requestor(),
         *_institution(recipient_org),
     ]
     subtypes = [c.SUBTYPE_DISCLOSE]
@@ -301,7 +308,7 @@ def disclosure_pair(
         outcome,
         outcome_desc,
         export_agents,
-        ents,
+        ents(),
         request_meta,
         purpose=purpose,
     )
@@ -312,11 +319,11 @@ def disclosure_pair(
         outcome,
         outcome_desc,
         import_agents,
-        ents,
+        ents(),
         request_meta,
         purpose=purpose,
     )
-    return export, copy.deepcopy(imported)
+    return export, imported
 
 
 def tenant_of(event: dict) -> str | None:
@@ -473,12 +480,16 @@ def _hostname() -> str:
 
 def _network(address: str) -> dict:
     address = address[:MAX_TEXT]
+    return {"address": address, "type": _address_kind(address)}
+
+
+@lru_cache(maxsize=1024)
+def _address_kind(address: str) -> str:
     try:
         ipaddress.ip_address(address)
-        kind = c.NETWORK_IP
+        return c.NETWORK_IP
     except ValueError:
-        kind = c.NETWORK_URI if "://" in address else c.NETWORK_MACHINE_NAME
-    return {"address": address, "type": kind}
+        return c.NETWORK_URI if "://" in address else c.NETWORK_MACHINE_NAME
 
 
 def _jti_policy(jti: str) -> str:
