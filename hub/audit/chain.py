@@ -154,12 +154,29 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
                 }
             )
             prev_hash = entry_hash
-        conn.execute(insert(audit_chain), links)
-        conn.execute(delete(audit_pending).where(audit_pending.c.pid.in_([r.pid for r in rows])))
-        conn.execute(
-            update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=prev_hash)
-        )
+        if db.is_sqlite:
+            conn.execute(insert(audit_chain), links)
+            conn.execute(delete(audit_pending).where(audit_pending.c.pid.in_([r.pid for r in rows])))
+            conn.execute(
+                update(audit_head).where(audit_head.c.id == HEAD_ID).values(seq=seq, entry_hash=prev_hash)
+            )
+        else:
+            # One statement, the links as one JSON document: an executemany would send a prepared
+            # INSERT per link, and the IN list a parameter per event.
+            conn.exec_driver_sql(
+                _LINK_SQL,
+                {"links": orjson.dumps(links).decode(), "seq": seq, "hash": prev_hash, "head": HEAD_ID},
+            )
         return len(rows)
+
+
+_LINK_SQL = """
+WITH l AS (SELECT * FROM json_to_recordset(CAST(%(links)s AS json))
+                    AS u(seq bigint, pid bigint, recorded timestamptz, prev_hash text, entry_hash text)),
+c AS (INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash)
+      SELECT seq, pid, recorded, prev_hash, entry_hash FROM l),
+d AS (DELETE FROM audit_pending WHERE pid IN (SELECT pid FROM l))
+UPDATE audit_head SET seq = %(seq)s, entry_hash = %(hash)s WHERE id = %(head)s"""
 
 
 def link_all(db: Database) -> int:
