@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -559,8 +560,55 @@ def pieces(app, clients: dict) -> dict:
         "chain.append in its own transaction (1 connection)": _per_call(append_one, n),
     }
     return {k: {"cpu_us": v[0], "wall_us": v[1]} for k, v in rows.items()} | {
-        "audit_event_bytes": len(stored_text)
+        "audit_event_bytes": len(stored_text),
+        "cross_read_record_by_group": cross_read_record_cost(db, p, meta),
     }
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a local PostgreSQL backend process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cross_read_record_cost(db, principal, meta) -> dict:
+    """CPU per cross-institution read of its audit record (access event + disclosure pair), written
+    k requests to a transaction as the group writer does under load, on both sides of the
+    connection: this process (build + store) and its PostgreSQL backend (read from /proc, so only
+    when the server runs on this machine). Then the chainer's CPU per event linking them."""
+    from hub.audit import chain
+    from hub.audit.recorder import Touched, _access_events
+
+    touched = {patient_id(0): [Touched("Observation", obs_id(0, 0), ORG["a"], patient_id(0), 1)]}
+    b_principal = dataclasses.replace(principal, organization=ORG["b"])
+    out: dict = {}
+    with db.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        conn.commit()
+        if not Path(f"/proc/{pid}/stat").exists():
+            return {"skipped": "PostgreSQL is not a local process"}
+        for k in (1, 4, 16, 64):
+            n = max(1200 // k, 20)
+
+            def group(k=k):
+                items = [e for _ in range(k) for e in _access_events(b_principal, "read", touched, None)]
+                chain.append_many(db, conn, items)
+                conn.commit()
+
+            for _ in range(3):
+                group()
+            pg0, cpu0 = _backend_cpu_seconds(pid), time.process_time()
+            for _ in range(n):
+                group()
+            reads = n * k
+            out[f"{k} per transaction"] = {
+                "app_us": round((time.process_time() - cpu0) / reads * 1e6),
+                "pg_us": round((_backend_cpu_seconds(pid) - pg0) / reads * 1e6),
+            }
+    cpu0 = time.process_time()
+    linked = chain.link_all(db)
+    out["chainer app µs per event"] = round((time.process_time() - cpu0) / max(linked, 1) * 1e6)
+    return out
 
 
 # --------------------------------------------------------------------------- report
@@ -711,9 +759,17 @@ def report(res: dict) -> list[str]:
             )
         lines.append("Pieces timed alone (µs per call, CPU / wall):")
         for label, t in p["pieces"].items():
-            if isinstance(t, dict):
+            if isinstance(t, dict) and "cpu_us" in t:
                 lines.append(f"  {label:<52} {t['cpu_us']:>8} / {t['wall_us']}")
         lines.append(f"  a create's AuditEvent as stored: {p['pieces']['audit_event_bytes']} bytes of JSON")
+        groups = p["pieces"].get("cross_read_record_by_group") or {}
+        if "skipped" not in groups:
+            lines.append("A cross read's audit record (3 events), CPU µs per read, by reads per commit:")
+            for label, v in groups.items():
+                if isinstance(v, dict):
+                    lines.append(f"  {label:<20} app {v['app_us']:>6}   postgres {v['pg_us']:>6}")
+            chainer = groups.get("chainer app µs per event")
+            lines.append(f"  the chainer, app CPU per event linked: {chainer} µs")
     return lines
 
 
