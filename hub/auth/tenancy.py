@@ -209,6 +209,7 @@ class Policy:
     def __init__(self, principal: Principal, now: datetime | None = None):
         self.principal = principal
         self.now = now or dates.now_utc()
+        self._filters: dict[tuple[str, bool], object] = {}  # built once per request
 
     @property
     def reads_everything(self) -> bool:
@@ -273,6 +274,12 @@ class Policy:
 
         ``per_row``: see ``linked``; the rows selected are the same either way.
         """
+        key = (rt.name, per_row)
+        if key not in self._filters:
+            self._filters[key] = self._read_filter(rt, per_row)
+        return self._filters[key]
+
+    def _read_filter(self, rt: ResourceType, per_row: bool):
         if self.reads_everything or rt.name in DIRECTORY:
             return None
         t = resource_tables[rt.name]

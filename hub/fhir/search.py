@@ -463,7 +463,6 @@ def _page(conn: Connection, q: Query) -> list[int]:
     before returning the first.
     """
     table = resource_tables[q.rt.name]
-    where = where_clause(q)
     want = q.count + 1
     desc = bool(q.sort) and q.sort[-1][1]
     tie = table.c.pid.desc() if desc else table.c.pid.asc()
@@ -473,7 +472,7 @@ def _page(conn: Connection, q: Query) -> list[int]:
         if driver is not None:
             page = _walk(conn, q, driver, desc, want)
         else:
-            dated = select(table.c.pid).where(where, key.is_not(None))
+            dated = select(table.c.pid).where(where_clause(q), key.is_not(None))
             page = _pids(conn, dated.order_by(key.desc() if desc else key.asc(), tie), want, q.offset)
         if len(page) == want:
             return page
@@ -485,7 +484,7 @@ def _page(conn: Connection, q: Query) -> list[int]:
                 .select_from(table)
                 .where(where_clause(q, per_row=False), key.is_not(None))
             ).scalar_one()
-        undated = select(table.c.pid).where(where, key.is_(None)).order_by(tie)
+        undated = select(table.c.pid).where(where_clause(q), key.is_(None)).order_by(tie)
         return page + _pids(conn, undated, want - len(page), max(0, q.offset - n_dated))
     order = []
     for pname, descending in q.sort:
@@ -494,7 +493,7 @@ def _page(conn: Connection, q: Query) -> list[int]:
             order.append(key.is_(None))
         order.append(key.desc() if descending else key.asc())
     order.append(tie)
-    return _pids(conn, select(table.c.pid).where(where).order_by(*order), want, q.offset)
+    return _pids(conn, select(table.c.pid).where(where_clause(q)).order_by(*order), want, q.offset)
 
 
 def _visible(policy: Policy, rtype: str):
@@ -535,22 +534,23 @@ def _fetch_by_ids(conn, policy: Policy, rtype: str, ids: set[str]) -> list[Match
 
 
 def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
-    table = resource_tables[q.rt.name]
     pids = [m.pid for m in matches]
     wanted: dict[str, set[str]] = {}
+    targets: dict[int, set[str | None]] = {}  # reference parameter's hash -> the target types asked for
     for _src, pname, target in q.includes:
-        if pname == q.rt.patient_param:
-            ids = conn.execute(select(table.c.patient).where(table.c.pid.in_(pids))).scalars()
+        if pname == q.rt.patient_param:  # the hot column, fetched with the matches
             if target in (None, "Patient"):
-                wanted.setdefault("Patient", set()).update(i for i in ids if i)
+                wanted.setdefault("Patient", set()).update(m.patient for m in matches if m.patient)
             continue
+        targets.setdefault(h64(q.rt.name, pname), set()).add(target)
+    if targets:
         rows = conn.execute(
-            select(idx_ref.c.target_type, idx_ref.c.target_id).where(
-                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity == h64(q.rt.name, pname)
+            select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
+                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity.in_(sorted(targets))
             )
         )
-        for ttype, tid in rows:
-            if target is None or ttype == target:
+        for hid, ttype, tid in rows:
+            if None in targets[hid] or ttype in targets[hid]:
                 wanted.setdefault(ttype, set()).add(tid)
     seen = {(m.type, m.id) for m in matches}
     out: list[Match] = []
