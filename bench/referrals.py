@@ -610,6 +610,10 @@ def main(argv=None) -> int:
             f"{info['access_links']:,} access links)"
         )
         mark = marker(pg, db)
+    else:
+        from hub import migrate
+
+        migrate.upgrade(pg.sa_url(db))  # a reused database gets the indexes of later migrations
     dirx, linked = mark["dir"], mark["linked"]
     _indexes(pg.sa_url(db))
     srv_args = SimpleNamespace(
