@@ -64,5 +64,14 @@ access_link = Table(
     Column("valid_from", UTCDateTime, nullable=True),
     Column("valid_to", UTCDateTime, nullable=True),
 )
-Index(None, access_link.c.organization_id, access_link.c.patient_id)
+# The tenancy probe (``Policy.linked``): one institution's links to one patient, answered from the
+# index alone (organization and patient, then what the probe checks of each link).
+Index(
+    "ix_access_link_probe",
+    access_link.c.organization_id,
+    access_link.c.patient_id,
+    access_link.c.valid_from,
+    access_link.c.valid_to,
+    access_link.c.purposes,
+)
 Index(None, access_link.c.source_type, access_link.c.source_id)

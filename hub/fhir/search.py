@@ -9,6 +9,7 @@ Nothing is filtered in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import and_, func, not_, or_, select, true
@@ -37,9 +38,20 @@ MAX_INCLUDES = 1000
 
 
 @dataclass
+class Cond:
+    """One search condition, in the two forms a query may need."""
+
+    sql: Any  # as the planner likes it: a hot column, or ``pid IN (index rows)``
+    probe: Any  # the same rows, checked per row: a correlated EXISTS it neither hashes nor joins
+    # The token index rows that hold exactly the matches, each (column, hash) read in sort_date order
+    # (``sort_date`` is a copy of the type's date): what a page sorted by that date can be walked from.
+    drive: list[tuple[Any, int]] | None = None
+
+
+@dataclass
 class Query:
     rt: ResourceType
-    conditions: list = field(default_factory=list)
+    conditions: list[Cond] = field(default_factory=list)
     sort: list[tuple[str, bool]] = field(default_factory=list)  # (param, descending)
     count: int = 20
     offset: int = 0
@@ -207,15 +219,31 @@ def _include_spec(rt: ResourceType, value: str) -> list[tuple[str, str, str | No
 # ----- conditions -----
 
 
-def _condition(rt: ResourceType, table, param: Param, modifier: str, value: str):
+def _hot(cond) -> Cond:
+    """A condition on the type's own columns: the same in both forms."""
+    return Cond(cond, cond)
+
+
+def _in_index(table, sub, negate: bool = False, drive=None) -> Cond:
+    """``pid IN (sub)``, ``sub`` selecting the ``pid`` of one index table."""
+    pid = sub.selected_columns[0]
+    cond = table.c.pid.in_(sub)
+    # OFFSET: PostgreSQL keeps such an EXISTS a subplan run per row (see ``Policy.linked``).
+    probe = sub.where(pid == table.c.pid).correlate(table).offset(0).exists()
+    if negate:
+        return Cond(not_(cond), not_(probe))
+    return Cond(cond, probe, drive)
+
+
+def _condition(rt: ResourceType, table, param: Param, modifier: str, value: str) -> Cond:
     values = split_unescaped(value, ",")
     if param.name == "_id":
         if modifier:
             raise NotSupported(f"_id:{modifier} is not supported", ["_id"])
-        return table.c.fhir_id.in_(values)
+        return _hot(table.c.fhir_id.in_(values))
     if param.name == "_lastUpdated":
-        return or_(
-            *[_date_cond(table.c.last_updated, table.c.last_updated, v, "_lastUpdated") for v in values]
+        return _hot(
+            or_(*[_date_cond(table.c.last_updated, table.c.last_updated, v, "_lastUpdated") for v in values])
         )
     if param.type in (TOKEN, URI):
         return _token_cond(rt, table, param, modifier, values)
@@ -225,13 +253,15 @@ def _condition(rt: ResourceType, table, param: Param, modifier: str, value: str)
         if modifier:
             raise NotSupported(f"{param.name}:{modifier} is not supported", [param.name])
         if param.name == rt.date_param:
-            return or_(*[_date_cond(table.c.date_low, table.c.date_high, v, param.name) for v in values])
+            return _hot(
+                or_(*[_date_cond(table.c.date_low, table.c.date_high, v, param.name) for v in values])
+            )
         hid = h64(rt.name, param.name)
         sub = select(idx_date.c.pid).where(
             idx_date.c.hash_identity == hid,
             or_(*[_date_cond(idx_date.c.low, idx_date.c.high, v, param.name) for v in values]),
         )
-        return table.c.pid.in_(sub)
+        return _in_index(table, sub)
     if param.type == REFERENCE:
         return _reference_cond(rt, table, param, modifier, values)
     raise NotSupported(f"search by {param.type} parameters is not supported", [param.name])
@@ -265,8 +295,9 @@ def _token_cond(rt, table, param, modifier, values):
     if without:
         ors.append(idx_token.c.hash_value.in_(without))
     sub = select(idx_token.c.pid).where(or_(*ors))
-    cond = table.c.pid.in_(sub)
-    return not_(cond) if modifier == "not" else cond
+    drive = [(idx_token.c.hash_sys_value, h) for h in dict.fromkeys(with_system)]
+    drive += [(idx_token.c.hash_value, h) for h in dict.fromkeys(without)]
+    return _in_index(table, sub, negate=modifier == "not", drive=drive)
 
 
 def _string_cond(rt, table, param, modifier, values):
@@ -285,7 +316,7 @@ def _string_cond(rt, table, param, modifier, values):
             n = normalise(v)
             ors.append(and_(idx_string.c.value_norm >= n, idx_string.c.value_norm < n + "\uffff"))
     sub = select(idx_string.c.pid).where(idx_string.c.hash_identity == hid, or_(*ors))
-    return table.c.pid.in_(sub)
+    return _in_index(table, sub)
 
 
 def _date_cond(low_col, high_col, value: str, name: str):
@@ -324,7 +355,7 @@ def _reference_cond(rt, table, param, modifier, values):
             wanted.append((modifier or None, v))
     if param.name == rt.patient_param:
         ids = [i for t, i in wanted if t in (None, "Patient")]
-        return table.c.patient.in_(ids)
+        return _hot(table.c.patient.in_(ids))
     hid = h64(rt.name, param.name)
     ors = []
     for t, i in wanted:
@@ -333,7 +364,7 @@ def _reference_cond(rt, table, param, modifier, values):
             cond = and_(cond, idx_ref.c.target_type == t)
         ors.append(cond)
     sub = select(idx_ref.c.pid).where(idx_ref.c.hash_identity == hid, or_(*ors))
-    return table.c.pid.in_(sub)
+    return _in_index(table, sub)
 
 
 # ----- execution -----
@@ -361,36 +392,29 @@ def _sort_key(rt: ResourceType, table, pname: str):
     )
 
 
-def where_clause(q: Query):
+def where_clause(q: Query, per_row: bool = True, probes: bool = False, leave_out: Cond | None = None):
+    """The query's conditions and the caller's read filter (``per_row``: see ``Policy.linked``);
+    ``probes``: every condition checked per row (for a page walked in an index's order), but
+    ``leave_out``, the condition that index answers."""
     table = resource_tables[q.rt.name]
-    visible = q.policy.read_filter(q.rt)
-    return and_(table.c.deleted.is_(False), *q.conditions, *([visible] if visible is not None else []))
+    visible = q.policy.read_filter(q.rt, per_row)
+    conds = [c.probe if probes else c.sql for c in q.conditions if c is not leave_out]
+    return and_(table.c.deleted.is_(False), *conds, *([visible] if visible is not None else []))
 
 
 def count(conn: Connection, q: Query) -> int:
     table = resource_tables[q.rt.name]
-    return conn.execute(select(func.count()).select_from(table).where(where_clause(q))).scalar_one()
+    return conn.execute(
+        select(func.count()).select_from(table).where(where_clause(q, per_row=False))
+    ).scalar_one()
 
 
 def run(conn: Connection, q: Query) -> Result:
-    table = resource_tables[q.rt.name]
     # _count=0 is _summary=count (FHIR search 3.1.1.5.7).
     total = count(conn, q) if (q.summary_count or q.count == 0 or q.total != "none") else None
     if q.summary_count or q.count == 0:
         return Result([], [], False, total, q)
-    order = []
-    for pname, desc in q.sort:
-        key = _sort_key(q.rt, table, pname)
-        # Missing values last in both directions, as on PostgreSQL and SQLite alike.
-        order.extend([key.is_(None), key.desc() if desc else key.asc()])
-    order.append(table.c.pid.desc() if q.sort and q.sort[-1][1] else table.c.pid.asc())
-    page = (
-        conn.execute(
-            select(table.c.pid).where(where_clause(q)).order_by(*order).limit(q.count + 1).offset(q.offset)
-        )
-        .scalars()
-        .all()
-    )
+    page = _page(conn, q)
     has_next = len(page) > q.count
     page = page[: q.count]
     matches = _fetch_by_pid(conn, q.policy, q.rt.name, page)
@@ -398,6 +422,78 @@ def run(conn: Connection, q: Query) -> Result:
         total = q.offset + len(matches)  # known for free on the last page
     includes = _includes(conn, q, matches) if (q.includes or q.revincludes) and matches else []
     return Result(matches, includes, has_next, total, q)
+
+
+def _pids(conn: Connection, query, limit: int, offset: int) -> list[int]:
+    return conn.execute(query.limit(limit).offset(offset)).scalars().all()
+
+
+def _walk(conn: Connection, q: Query, driver: Cond, desc: bool, want: int) -> list[int]:
+    """The dated part of a page sorted by the type's date, walked from a token condition's index
+    rows in ``sort_date`` order, every other condition and the read filter checked per row: the
+    database reads about ``want`` / (share of that code's rows that match the rest) index entries,
+    however many rows match in all. One walk per code of the condition, merged here (PostgreSQL
+    would sort the union of the codes' rows rather than merge the ordered ranges)."""
+    table = resource_tables[q.rt.name]
+    where = where_clause(q, probes=True, leave_out=driver)
+    d = idx_token.alias("drive")
+    order = (d.c.sort_date.desc(), d.c.pid.desc()) if desc else (d.c.sort_date.asc(), d.c.pid.asc())
+    found: dict[int, Any] = {}
+    for col, h in driver.drive:
+        walk = (
+            select(d.c.sort_date, d.c.pid)
+            .distinct()  # one code under two systems: adjacent in this order
+            .select_from(d.join(table, table.c.pid == d.c.pid))
+            .where(d.c[col.name] == h, d.c.sort_date.is_not(None), where)
+            .order_by(*order)
+            .limit(q.offset + want)
+        )
+        found.update((pid, when) for when, pid in conn.execute(walk))
+    page = sorted(((when, pid) for pid, when in found.items()), reverse=desc)
+    return [pid for _, pid in page[q.offset : q.offset + want]]
+
+
+def _page(conn: Connection, q: Query) -> list[int]:
+    """Phase 1: the ``pid``s of the page and one more (whether there is a next page), in order.
+
+    Missing sort values come last in both directions, as on PostgreSQL and SQLite alike. Sorted by
+    the type's date alone (a worklist's "oldest first"), the rows that have a date are read in its
+    index's order and those without one after them, in a second query only when the page is not
+    full: an ORDER BY led by "date IS NULL" would make the database find and sort every match
+    before returning the first.
+    """
+    table = resource_tables[q.rt.name]
+    want = q.count + 1
+    desc = bool(q.sort) and q.sort[-1][1]
+    tie = table.c.pid.desc() if desc else table.c.pid.asc()
+    if len(q.sort) == 1 and q.sort[0][0] == q.rt.date_param:
+        key = table.c.date_low
+        driver = next((c for c in q.conditions if c.drive), None)
+        if driver is not None:
+            page = _walk(conn, q, driver, desc, want)
+        else:
+            dated = select(table.c.pid).where(where_clause(q), key.is_not(None))
+            page = _pids(conn, dated.order_by(key.desc() if desc else key.asc(), tie), want, q.offset)
+        if len(page) == want:
+            return page
+        if page or q.offset == 0:
+            n_dated = q.offset + len(page)
+        else:  # the page starts past the dated rows: how far past
+            n_dated = conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where(where_clause(q, per_row=False), key.is_not(None))
+            ).scalar_one()
+        undated = select(table.c.pid).where(where_clause(q), key.is_(None)).order_by(tie)
+        return page + _pids(conn, undated, want - len(page), max(0, q.offset - n_dated))
+    order = []
+    for pname, descending in q.sort:
+        key = _sort_key(q.rt, table, pname)
+        if pname not in ("_id", "_lastUpdated"):  # those are never missing
+            order.append(key.is_(None))
+        order.append(key.desc() if descending else key.asc())
+    order.append(tie)
+    return _pids(conn, select(table.c.pid).where(where_clause(q)).order_by(*order), want, q.offset)
 
 
 def _visible(policy: Policy, rtype: str):
@@ -438,22 +534,23 @@ def _fetch_by_ids(conn, policy: Policy, rtype: str, ids: set[str]) -> list[Match
 
 
 def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
-    table = resource_tables[q.rt.name]
     pids = [m.pid for m in matches]
     wanted: dict[str, set[str]] = {}
+    targets: dict[int, set[str | None]] = {}  # reference parameter's hash -> the target types asked for
     for _src, pname, target in q.includes:
-        if pname == q.rt.patient_param:
-            ids = conn.execute(select(table.c.patient).where(table.c.pid.in_(pids))).scalars()
+        if pname == q.rt.patient_param:  # the hot column, fetched with the matches
             if target in (None, "Patient"):
-                wanted.setdefault("Patient", set()).update(i for i in ids if i)
+                wanted.setdefault("Patient", set()).update(m.patient for m in matches if m.patient)
             continue
+        targets.setdefault(h64(q.rt.name, pname), set()).add(target)
+    if targets:
         rows = conn.execute(
-            select(idx_ref.c.target_type, idx_ref.c.target_id).where(
-                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity == h64(q.rt.name, pname)
+            select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
+                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity.in_(sorted(targets))
             )
         )
-        for ttype, tid in rows:
-            if target is None or ttype == target:
+        for hid, ttype, tid in rows:
+            if None in targets[hid] or ttype in targets[hid]:
                 wanted.setdefault(ttype, set()).add(tid)
     seen = {(m.type, m.id) for m in matches}
     out: list[Match] = []

@@ -463,7 +463,7 @@ class Store:
             conds.append(h.c.pid == cur.pid)
         elif rt is not None:
             conds.append(h.c.res_type == rt.name)
-            cond = self.policy.read_filter(rt)
+            cond = self.policy.read_filter(rt, per_row=False)  # a set the planner may hash
             if cond is not None:
                 t = resource_tables[rt.name]
                 conds.append(h.c.pid.in_(select(t.c.pid).where(cond)))

@@ -152,6 +152,47 @@ def test_sort(client, people):
     assert client.get("/fhir/Patient?_sort=gender").status_code == 400
 
 
+def test_sort_by_the_types_date_walks_codes_in_date_order_missing_last(client, people):
+    """A token search sorted by the type's date is walked from the token index in date order, one
+    walk per code, merged; records without the date follow in both directions, also when a page
+    starts past the dated ones; a record with two of the codes is listed once."""
+    zid = people["zhang"]
+    made = []
+    for i, (day, code) in enumerate(
+        [(5, "A"), (1, "B"), (3, "A"), (4, "B"), (2, "A"), (None, "A"), (None, "B")]
+    ):
+        obs = observation(zid, code=f"walk-{code}", effective=f"2021-02-{day:02d}" if day else None)
+        if day is None:
+            del obs["effectiveDateTime"]
+        if i == 2:  # both codes
+            obs["code"]["coding"].append({"system": LOINC, "code": "walk-B"})
+        made.append(post(client, "Observation", obs))
+    dated = [made[i] for i in (1, 4, 2, 3, 0)]  # by day
+    undated = [made[5], made[6]]  # by creation
+    for query, expected in (
+        ("code=walk-A,walk-B&_sort=date", dated + undated),
+        ("code=walk-A,walk-B&_sort=-date", dated[::-1] + undated[::-1]),
+        ("code=walk-B,walk-A&_sort=date", dated + undated),
+        ("code=walk-A&_sort=-date", [made[0], made[2], made[4], made[5]]),
+        (f"code={LOINC}|walk-B&_sort=date", [made[1], made[2], made[3], made[6]]),
+        (f"patient={zid}&code=walk-A,walk-B&status=final&_sort=date", dated + undated),
+        (f"patient={zid}&_id={','.join(made)}&_sort=-date", dated[::-1] + undated[::-1]),
+    ):
+        assert ids(client, f"/fhir/Observation?{query}") == expected, query
+        for size in (2, 3):
+            seen, url = [], f"/fhir/Observation?{query}&_count={size}"
+            while url:
+                body = client.get(url).get_json()
+                seen += [e["resource"]["id"] for e in body.get("entry", [])]
+                url = {link["relation"]: link["url"] for link in body["link"]}.get("next", "")
+                url = url.replace("http://localhost", "")
+            assert seen == expected, (query, size)
+        # a page that starts past every dated record
+        tail = ids(client, f"/fhir/Observation?{query}&_count=1&_offset={len(expected) - 1}")
+        assert tail == expected[-1:], query
+        assert ids(client, f"/fhir/Observation?{query}&_offset={len(expected)}") == []
+
+
 def test_include_and_revinclude(client, people):
     org = post(client, "Organization", organization())
     zid = people["zhang"]

@@ -123,6 +123,111 @@ def test_consent_links_for_its_purpose_and_period(alliance):
     assert call("c", "GET", f"/fhir/Patient/{pid}").status_code == 404
 
 
+def test_worklist_shaped_searches_show_only_what_a_live_link_for_the_purpose_shows(alliance):
+    """A Task page sorted by date (walked from the status index, the read filter probed per row),
+    its includes, totals and the type's history: C sees A's Task about P only while a Consent
+    links C to P for treatment; not for another purpose, not after the Consent's period."""
+    x = alliance
+    call, pid, orgs = x["call"], x["patient"], x["orgs"]
+    task = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "for": {"reference": f"Patient/{pid}"},
+        "authoredOn": "2026-11-01",
+        "requester": {"reference": f"Organization/{orgs['a']}"},
+        "owner": {"reference": f"Organization/{orgs['a']}"},
+    }
+    r = call("a", "POST", "/fhir/Task", json=task)
+    assert r.status_code == 201, r.get_json()
+    tid = r.get_json()["id"]
+    undated = call("a", "POST", "/fhir/Task", json={k: v for k, v in task.items() if k != "authoredOn"})
+    assert undated.status_code == 201
+    tasks = {("Task", tid), ("Task", undated.get_json()["id"])}
+    inc = "_include=Task:patient&_include=Task:requester"
+    searches = [
+        f"/fhir/Task?status=requested,received&_sort=authored-on&{inc}",
+        f"/fhir/Task?status=requested&_sort=-authored-on&{inc}&_count=1",
+        f"/fhir/Task?owner=Organization/{orgs['a']}&_sort=authored-on&{inc}",
+        f"/fhir/Task?patient={pid}&_sort=-authored-on&{inc}",
+    ]
+
+    def c_sees():
+        seen = [_ids(call("c", "GET", url)) for url in searches]
+        history = call("c", "GET", "/fhir/Task/_history")
+        assert history.status_code == 200
+        seen.append(
+            {
+                (e["resource"]["resourceType"], e["resource"]["id"])
+                for e in history.get_json().get("entry", [])
+            }
+        )
+        totals = [
+            call("c", "GET", "/fhir/Task?status=requested&_summary=count").get_json()["total"],
+            call("c", "GET", "/fhir/Task?status=requested&_sort=authored-on&_total=accurate").get_json()[
+                "total"
+            ],
+        ]
+        reads = [call("c", "GET", f"/fhir/{ref}").status_code for ref in (f"Task/{tid}", f"Patient/{pid}")]
+        return seen, totals, reads
+
+    def consent(code, start, end):
+        body = {
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "patient-privacy",
+                    }
+                ]
+            },
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{pid}"},
+            "provision": {
+                "type": "permit",
+                "period": {"start": start, "end": end},
+                "actor": [
+                    {
+                        "role": {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                    "code": "IRCP",
+                                }
+                            ]
+                        },
+                        "reference": {"reference": f"Organization/{orgs['c']}"},
+                    }
+                ],
+                "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": code}],
+            },
+        }
+        r = call("a", "POST", "/fhir/Consent", json=body)
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+
+    nothing = ([set()] * (len(searches) + 1), [0, 0], [404, 404])
+    assert c_sees() == nothing
+    consent("HRESCH", "2020-01-01", "2099-12-31")  # statistics, not treatment
+    assert c_sees() == nothing
+    treat = consent("TREAT", "2020-01-01", "2099-12-31")
+    seen, totals, reads = c_sees()
+    patient, requester = ("Patient", pid), ("Organization", orgs["a"])
+    assert seen[0] == tasks | {patient, requester}  # the positive control: the same queries can see
+    assert len(seen[1]) == 3 and seen[1] < tasks | {patient, requester}
+    assert seen[2] == seen[3] == tasks | {patient, requester}
+    assert tasks <= seen[4]
+    assert totals == [2, 2] and reads == [200, 200]
+    ended = {
+        **treat,
+        "provision": {**treat["provision"], "period": {"start": "2020-01-01", "end": "2021-01-01"}},
+    }
+    assert call("a", "PUT", f"/fhir/Consent/{treat['id']}", json=ended).status_code == 200
+    assert c_sees() == nothing
+
+
 def test_regulator_reads_everything_and_writes_nothing(alliance):
     x = alliance
     call, pid, oid = x["call"], x["patient"], x["obs"]
