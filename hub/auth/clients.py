@@ -83,6 +83,13 @@ class Client:
 # ------------------------------------------------------------------------------ registry
 
 
+def new_client_id() -> str:
+    """A random client id that never starts with "-" (a command line would take it for an option)."""
+    while (client_id := secrets.token_urlsafe(_CLIENT_ID_LENGTH)).startswith("-"):
+        pass
+    return client_id
+
+
 def add_client(
     conn: Connection,
     name: str,
@@ -104,7 +111,7 @@ def add_client(
     organization_id = _check_organization(conn, organization_id, role)
     scope_text = format_scopes(check_scopes(scopes, role))
     jwks_text, jwks_url = _check_keys(jwks, jwks_url)
-    client_id = secrets.token_urlsafe(_CLIENT_ID_LENGTH)
+    client_id = new_client_id()
     now = _now()
     conn.execute(
         auth_client.insert().values(

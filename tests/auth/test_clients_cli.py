@@ -192,3 +192,11 @@ def test_unmigrated_database_is_a_clear_error(tmp_path):
 def test_register_cli_is_idempotent(app):
     clients.register_cli(app)
     assert "client" in app.cli.commands
+
+
+def test_client_ids_never_start_with_a_dash():
+    """A client id is passed to `client disable/rotate` on a command line: a leading "-" would make
+    it an option (it happened: secrets.token_urlsafe draws "-" one time in 64)."""
+    from hub.auth.clients import new_client_id
+
+    assert not any(new_client_id().startswith("-") for _ in range(5000))
