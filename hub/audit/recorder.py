@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from hub.audit import chain, events
+from hub.audit import chain, disclosures, events
 from hub.audit import codes as c
 from hub.audit.events import RequestMeta
 from hub.audit.writer import writer_for
@@ -70,9 +70,11 @@ def record_access(
     query: str | None = None,
     conn=None,
 ) -> None:
-    """After a read or search: one event per patient whose records came from another institution;
-    in ``conn``'s transaction when the read was part of one (a transaction Bundle), else committed by
-    the process's group writer (``hub.audit.writer``) before this returns."""
+    """After a read or search: one event per patient whose records came from another institution,
+    and the disclosure pair for the record versions that cross to the caller's institution for the
+    first time (for this purpose); in ``conn``'s transaction when the read was part of one (a
+    transaction Bundle), else committed by the process's group writer (``hub.audit.writer``) before
+    this returns."""
     if principal.kind == "system":
         return
     foreign = [t for t in touched if t.tenant != principal.organization or principal.role == REGULATOR]
@@ -81,18 +83,26 @@ def record_access(
     by_patient: dict[str | None, list[Touched]] = defaultdict(list)
     for t in foreign:
         by_patient[t.patient_id].append(t)
-    batch = _access_events(principal, subtype, by_patient, query)
+
+    def events_of(conn) -> list[tuple[dict, object]]:
+        return _access_events(principal, subtype, by_patient, query, conn)
+
     if conn is not None:
-        chain.append_many(db, conn, batch)
+        chain.append_many(db, conn, events_of(conn))
         return
     # Committed together with other requests' records; the read answers only once it is committed.
-    writer_for(db).write(batch)
+    writer_for(db).write(events_of)
 
 
-def _access_events(principal: Principal, subtype: str, by_patient: dict, query) -> list[tuple[dict, object]]:
-    """Every event of the request: per patient, the access, and each disclosure pair."""
+def _access_events(
+    principal: Principal, subtype: str, by_patient: dict, query, conn=None
+) -> list[tuple[dict, object]]:
+    """Every event of the request: per patient, the access, and the disclosure pair of each source
+    institution whose record versions are disclosed now (``conn``: claimed in the ledger in that
+    transaction; None: every one, as if none had crossed before)."""
     meta = meta_of(principal)
     batch: list[tuple[dict, object]] = []
+    crossing = []  # (patient, source institution, the references it discloses)
     for patient, items in by_patient.items():
         refs = [t.reference for t in items]
         event = events.rest_event(
@@ -102,17 +112,27 @@ def _access_events(principal: Principal, subtype: str, by_patient: dict, query) 
         if patient is None or principal.organization is None:
             continue
         for source in sorted({t.tenant for t in items if t.tenant and t.tenant != principal.organization}):
-            export, imported = events.disclosure_pair(
-                source,
-                principal.organization,
-                patient,
-                [t.reference for t in items if t.tenant == source],
-                principal.purpose,
-                principal=principal,
-                request_meta=meta,
-                disclosure_id=str(uuid.uuid4()),
-            )
-            batch += [(export, source), (imported, principal.organization)]
+            crossing.append((patient, source, [t.reference for t in items if t.tenant == source]))
+    if not crossing:
+        return batch
+    new = (
+        None if conn is None else disclosures.claim(conn, principal, [r for _, _, rs in crossing for r in rs])
+    )
+    for patient, source, refs in crossing:
+        disclosed = refs if new is None else [r for r in refs if r in new]
+        if not disclosed:
+            continue
+        export, imported = events.disclosure_pair(
+            source,
+            principal.organization,
+            patient,
+            disclosed,
+            principal.purpose,
+            principal=principal,
+            request_meta=meta,
+            disclosure_id=str(uuid.uuid4()),
+        )
+        batch += [(export, source), (imported, principal.organization)]
     return batch
 
 

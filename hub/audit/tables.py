@@ -45,3 +45,15 @@ audit_checkpoint = Table(
     Column("signature", Text, nullable=False),  # compact JWS by the hub key over {day, seq, entry_hash}
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# What has been disclosed to whom (AUD-02): a record version crosses from its institution to another
+# once for a purpose, and that disclosure is the BALP export/import pair. Every later read of the
+# same version by that institution for that purpose is recorded as an access (who, when, which
+# records), not as a new disclosure. ``reference`` is ``Type/id/_history/version``.
+audit_disclosure = Table(
+    "audit_disclosure",
+    metadata,
+    Column("recipient", String(64), primary_key=True),
+    Column("purpose", String(64), primary_key=True),
+    Column("reference", String(200), primary_key=True),
+)

@@ -48,9 +48,11 @@ class GroupWriter:
         self._thread = threading.Thread(target=self._loop, name="audit-group-writer", daemon=True)
         self._thread.start()
 
-    def write(self, items: list[tuple[dict, object]]) -> None:
-        """Commit ``items`` (``(event, tenant)``, as ``chain.append_many`` takes them); returns once
-        they are committed, raises ``AuditWriteFailed`` if they could not be."""
+    def write(self, items) -> None:
+        """Commit ``items`` (``(event, tenant)``, as ``chain.append_many`` takes them), or what
+        ``items(conn)`` returns when called inside the writer's transaction (a record that depends on
+        what the trail already holds); returns once they are committed, raises ``AuditWriteFailed``
+        if they could not be."""
         job = _Job(items)
         self._queue.put(job)
         if not job.done.wait(WAIT_SECONDS):
@@ -85,7 +87,7 @@ class GroupWriter:
     def _commit(self, batch: list[_Job]) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, [item for job in batch for item in job.items])
+                chain.append_many(self.db, conn, [item for job in batch for item in _items(job, conn)])
         except Exception:
             if len(batch) == 1:
                 self._one(batch[0])
@@ -102,12 +104,16 @@ class GroupWriter:
     def _one(self, job: _Job) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, job.items)
+                chain.append_many(self.db, conn, _items(job, conn))
             self.commits += 1
             self.requests += 1
         except Exception as exc:  # the request that owns it turns this into its error
             job.error = exc
         job.done.set()
+
+
+def _items(job: _Job, conn) -> list:
+    return job.items(conn) if callable(job.items) else job.items
 
 
 _LOCK = threading.Lock()

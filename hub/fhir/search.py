@@ -73,6 +73,7 @@ class Match:
     mode: str = "match"
     tenant: str | None = None
     patient: str | None = None
+    version: int | None = None
 
 
 @dataclass
@@ -510,11 +511,13 @@ def _fetch_by_pid(conn, policy: Policy, rtype: str, pids: list[int], mode: str =
         return []
     table = resource_tables[rtype]
     rows = conn.execute(
-        select(table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient).where(
-            table.c.pid.in_(pids), table.c.deleted.is_(False), visible
-        )
+        select(
+            table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient, table.c.version
+        ).where(table.c.pid.in_(pids), table.c.deleted.is_(False), visible)
     ).all()
-    by_pid = {r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode, r.tenant, r.patient) for r in rows}
+    by_pid = {
+        r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode, r.tenant, r.patient, r.version) for r in rows
+    }
     return [by_pid[p] for p in pids if p in by_pid]
 
 
@@ -526,11 +529,11 @@ def _fetch_by_ids(conn, policy: Policy, rtype: str, ids: set[str]) -> list[Match
         return []
     table = resource_tables[rtype]
     rows = conn.execute(
-        select(table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient).where(
-            table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False), visible
-        )
+        select(
+            table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient, table.c.version
+        ).where(table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False), visible)
     ).all()
-    return [Match(r.pid, rtype, r.fhir_id, r.body, "include", r.tenant, r.patient) for r in rows]
+    return [Match(r.pid, rtype, r.fhir_id, r.body, "include", r.tenant, r.patient, r.version) for r in rows]
 
 
 def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:

@@ -189,6 +189,8 @@ class FhirService:
                 self.settings.max_count,
                 Policy(principal),
             )
-        touched = [Touched(m.type, m.id, m.tenant, m.patient) for m in result.matches + result.includes]
+        touched = [
+            Touched(m.type, m.id, m.tenant, m.patient, m.version) for m in result.matches + result.includes
+        ]
         record_access(self.db, principal, "search-type", touched, query=f"{tname}?{urlencode(params)}")
         return result

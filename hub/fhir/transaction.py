@@ -342,7 +342,9 @@ def _read_entry(store: Store, e: Entry, base: str, audit_conn=None) -> dict:
     if fid is None:
         params = parse_qsl(query or "", keep_blank_values=True)
         result = search.run(store.conn, search.parse(rt, params, policy=store.policy))
-        touched = [Touched(m.type, m.id, m.tenant, m.patient) for m in result.matches + result.includes]
+        touched = [
+            Touched(m.type, m.id, m.tenant, m.patient, m.version) for m in result.matches + result.includes
+        ]
         record_access(
             store.db, principal, "search-type", touched, query=f"{rtype}?{query or ''}", conn=audit_conn
         )

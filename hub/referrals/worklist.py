@@ -52,11 +52,13 @@ def _fetch(conn, policy: Policy, rtype: str, ids: set[str]) -> list[search.Match
     t = resource_tables[rtype]
     visible = policy.read_filter(TYPES[rtype])
     rows = conn.execute(
-        select(t.c.pid, t.c.fhir_id, t.c.body, t.c.tenant, t.c.patient).where(
+        select(t.c.pid, t.c.fhir_id, t.c.body, t.c.tenant, t.c.patient, t.c.version).where(
             t.c.fhir_id.in_(sorted(ids)), t.c.deleted.is_(False), true() if visible is None else visible
         )
     ).all()
-    return [search.Match(r.pid, rtype, r.fhir_id, r.body, "include", r.tenant, r.patient) for r in rows]
+    return [
+        search.Match(r.pid, rtype, r.fhir_id, r.body, "include", r.tenant, r.patient, r.version) for r in rows
+    ]
 
 
 def worklist(hub, principal, query: list[tuple[str, str]], base: str) -> dict:
@@ -117,6 +119,6 @@ def worklist(hub, principal, query: list[tuple[str, str]], base: str) -> dict:
                     wanted[parsed[0]].add(parsed[1])
         includes = [m for rtype, fids in wanted.items() for m in _fetch(conn, q.policy, rtype, fids)]
     result = search.Result(matches, includes, more, None if more else offset + len(matches), q)
-    touched = [Touched(m.type, m.id, m.tenant, m.patient) for m in matches + includes]
+    touched = [Touched(m.type, m.id, m.tenant, m.patient, m.version) for m in matches + includes]
     record_access(hub.db, principal, "search-type", touched, query=f"Task/$worklist?{urlencode(query)}")
     return bundles.searchset(result, base, "Task/$worklist")

@@ -54,3 +54,44 @@ def test_parallel_writers_make_one_linear_chain(database_url):
         assert runs >= PROCESSES - 1
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_concurrent_first_reads_disclose_a_version_once(database_url):
+    """Eight transactions record B's read of the same record version at once: eight access events,
+    and exactly one export/import pair (the disclosure ledger's key decides, not timing)."""
+    import threading
+
+    from hub.audit import recorder
+    from hub.audit.recorder import Touched
+    from hub.auth.principal import INSTITUTION, Principal
+
+    db = Database(database_url)
+    b = Principal("client", "client-b", "org-b", INSTITUTION, ("system/*.rs",), jti="j")
+    seen = [Touched("Observation", "obs-1", "org-a", "pat-1", 3)]
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def read():
+        try:
+            with db.write() as conn:
+                barrier.wait(10)
+                recorder.record_access(db, b, "read", seen, conn=conn)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        with db.read() as conn:
+            types = (
+                conn.execute(text("SELECT body::json->'type'->>'code' FROM res_auditevent")).scalars().all()
+            )
+        assert sorted(types).count("rest") == 8
+        assert types.count("110106") == 1 and types.count("110107") == 1
+    finally:
+        db.dispose()

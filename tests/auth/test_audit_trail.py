@@ -117,3 +117,40 @@ def test_reads_inside_bundles_are_recorded(db, alliance):
         assert r.status_code == 200, r.get_json()
         subtypes = [c for e in _events(db)[mark:] for c in _codes(e, "subtype")]
         assert "read" in subtypes and "search-type" in subtypes, (btype, subtypes)
+
+
+def _kinds(new):
+    return sorted(c for e in new for c in _codes(e, "type"))
+
+
+def test_a_version_crosses_once_then_its_reads_are_accesses(db, alliance):
+    """AUD-02: a record version disclosed to an institution for a purpose is one export/import pair;
+    every read is still its own access event; a new version is a new disclosure."""
+    x = alliance
+    call, oid, pid = x["call"], x["obs"], x["patient"]
+    refer(x)
+
+    def read_by_b(url):
+        mark = len(_events(db))
+        assert call("b", "GET", url).status_code == 200
+        return _events(db)[mark:]
+
+    first = read_by_b(f"/fhir/Observation/{oid}")
+    assert _kinds(first).count("110106") == 1 and _kinds(first).count("110107") == 1
+    export = next(e for e in first if "110106" in _codes(e, "type"))
+    assert any(
+        f"Observation/{oid}/_history/1" == (en.get("what") or {}).get("reference") for en in export["entity"]
+    )
+    again = read_by_b(f"/fhir/Observation/{oid}")
+    assert [_codes(e, "subtype") for e in again] == [{"read"}]  # the access, recorded again
+    searched = read_by_b(f"/fhir/Observation?patient={pid}")
+    assert [_codes(e, "subtype") for e in searched] == [{"search-type"}]  # nothing new crossed
+    # A writes a new version: reading it is a new disclosure, of that version only.
+    body = call("a", "GET", f"/fhir/Observation/{oid}").get_json()
+    body["status"] = "amended"
+    assert call("a", "PUT", f"/fhir/Observation/{oid}", json=body).status_code == 200
+    newer = read_by_b(f"/fhir/Observation/{oid}")
+    exports = [e for e in newer if "110106" in _codes(e, "type")]
+    assert len(exports) == 1 and _kinds(newer).count("110107") == 1
+    disclosed = {(en.get("what") or {}).get("reference") for en in exports[0]["entity"]}
+    assert f"Observation/{oid}/_history/2" in disclosed and f"Observation/{oid}/_history/1" not in disclosed
