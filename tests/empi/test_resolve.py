@@ -148,23 +148,40 @@ def test_reindex_rebuilds_the_index_from_the_stored_patients(app, client, db):
 
 
 def test_a_patient_written_outside_a_hub_transaction_is_indexed_too(db):
-    """A script writing rows itself (no Database.write): the index follows at once."""
-    from hub.fhir import dates
-    from hub.models import resource_tables
+    """A script's own transaction (no Database.write) writing through a Store: the index follows at once."""
+    from hub.fhir.registry import TYPES
+    from hub.fhir.store import Store
 
-    body = orjson.dumps(
-        {"resourceType": "Patient", "id": "raw-1", **patient(family="周", given="杰")}
-    ).decode()
     with db.engine.connect() as conn, conn.begin():
-        conn.execute(
-            resource_tables["Patient"]
-            .insert()
-            .values(
-                pid=987654, fhir_id="raw-1", version=1, last_updated=dates.now_utc(), deleted=False, body=body
-            )
-        )
+        Store(db, conn).create(TYPES["Patient"], patient(family="周", given="杰"), fid="raw-1")
     with db.read() as conn:
-        assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == 987654
+        pid = conn.execute(select(empi_person.c.pid).where(empi_person.c.fhir_id == "raw-1")).scalar()
+        assert pid is not None
+        assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == pid
+
+
+def test_every_store_write_of_a_patient_keeps_the_index(db):
+    """Create, update, delete, and several at once (``create_many``): the index follows each."""
+    from hub.fhir.registry import TYPES
+    from hub.fhir.store import Store
+
+    rt = TYPES["Patient"]
+
+    def keys():
+        with db.read() as conn:
+            return set(conn.execute(select(empi_key.c.key).where(empi_key.c.key.like("n:%"))).scalars())
+
+    with db.write() as conn:
+        store = Store(db, conn)
+        store.create(rt, patient(family="周", given="杰"), fid="p-1")
+        store.update(rt, "p-1", {**patient(family="吴", given="杰"), "id": "p-1"})  # same transaction
+        store.create_many(
+            [(rt, patient(family="郑", given="敏"), "p-2"), (rt, patient(family="冯", given="敏"), None)]
+        )
+    assert {"n:wujie", "n:zhengmin", "n:fengmin"} <= keys() and "n:zhoujie" not in keys()
+    with db.write() as conn:
+        Store(db, conn).delete(rt, "p-2")
+    assert "n:zhengmin" not in keys()
 
 
 def test_patients_of_a_transaction_bundle_are_indexed(client, db):
