@@ -34,7 +34,7 @@ from hub.empi import index, matching
 from hub.empi import records as rec
 from hub.empi.matching import Candidate
 from hub.empi.score import DEFAULT, Thresholds
-from hub.errors import Issue, Unprocessable
+from hub.errors import HubError, Issue, Unprocessable
 from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
@@ -107,9 +107,50 @@ def _serialise(db, conn, d) -> None:
     SQLite's single writer already serialises them."""
     if db.is_sqlite:
         return
+    key = _turn(d)
+    if key not in _held(conn):
+        _take(conn, [key])
+
+
+def serialise_all(db, conn, patients: list[dict], source_org: str | None) -> None:
+    """Take the turns of several patients about to be resolved in this transaction at once, in one
+    statement and in a fixed order: two transactions that resolve several people each then never
+    wait for one another in a cycle. ``resolve`` does not take a turn the transaction holds."""
+    if db.is_sqlite or not patients:
+        return
+    keys = set()
+    for patient in patients:
+        try:
+            keys.add(_turn(demographics(prepare(patient, source_org))))
+        except HubError:  # refused when it is resolved
+            continue
+    _take(conn, sorted(keys - _held(conn)))
+
+
+_HELD = "xietong.empi_turns"  # conn.info: (transaction, the turns it holds)
+
+
+def _turn(d) -> int:
     keys = index.keys_of(d)
-    key = next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none")
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": h64("empi", key)})
+    return h64("empi", next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none"))
+
+
+def _held(conn) -> set[int]:
+    held = conn.info.get(_HELD)
+    return held[1] if held is not None and held[0] is conn.get_transaction() else set()
+
+
+def _take(conn, keys: list[int]) -> None:
+    if not keys:
+        return
+    # unnest yields the keys in the array's order, and the locks are taken in that order.
+    conn.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) AS k"), {"ks": keys}
+    )
+    held = conn.info.get(_HELD)
+    if held is None or held[0] is not conn.get_transaction():
+        held = conn.info[_HELD] = (conn.get_transaction(), set())
+    held[1].update(keys)
 
 
 def _absorb(
