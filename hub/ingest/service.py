@@ -156,7 +156,11 @@ class Intake:
         the pieces before it stored, as if each were stored alone."""
         adapter = adapter_for(fmt)
         results: list[Result | None] = [None] * len(pieces)
-        priors = {} if replaying is not None else self._ledgers(fmt, {p.content_hash for p in pieces})
+        # Pieces received before are not translated again; a lone piece is looked up in its own
+        # transaction instead (``_store``), which every piece is, against a resend racing it.
+        priors = {}
+        if replaying is None and len(pieces) > 1:
+            priors = self._ledgers(fmt, {p.content_hash for p in pieces})
         group: list[tuple[int, Piece, Unit]] = []
         digests: set[str] = set()  # of this call's pieces so far
         keys: set[str] = set()
@@ -186,7 +190,11 @@ class Intake:
                 unit = adapter.translate(piece, self.mapping)
                 validate(unit)
             except Rejected as exc:
-                results[i] = self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+                prior = self._ledger(fmt, digest) if replaying is None and len(pieces) == 1 else None
+                if prior is not None:
+                    results[i] = self._duplicate(piece, prior, adapter)
+                else:
+                    results[i] = self._quarantine(fmt, piece, unit, exc, replaying, adapter)
                 digests.add(digest)
                 continue
             own = {rec.source_key[:300] for rec in unit.records if rec.source_key}
@@ -240,6 +248,8 @@ class Intake:
         return self._done(fmt, piece, unit, result)
 
     def _done(self, fmt: str, piece: Piece, unit: Unit, result: Result) -> Result:
+        if result.outcome == "duplicate":
+            return result
         result.unmapped = [u.__dict__ for u in unit.unmapped]
         result.ack = _ack(adapter_for(fmt), unit, "AA", None, piece)
         return result
@@ -248,7 +258,23 @@ class Intake:
         """Link and store pieces in the caller's transaction: per piece, its patients are resolved and
         its records planned in order; the records new to the hub are then written together
         (``Store.create_many``: one AuditEvent per patient), with their intake and ledger rows."""
+        done: dict[int, Result] = {}
+        if replaying is None:  # received meanwhile (a resend racing this one): stored by that one
+            prior = self._ledgers(fmt, {p.content_hash for p, _ in items}, conn)
+            for n, (piece, _) in enumerate(items):
+                if piece.content_hash in prior:
+                    done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
+            if done:
+                items = [item for n, item in enumerate(items) if n not in done]
+        stored = iter(self._store_new(conn, fmt, items, replaying))
+        return [done[n] if n in done else next(stored) for n in range(len(items) + len(done))]
+
+    def _store_new(
+        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None
+    ) -> list[Result]:
         hub, org = self.hub, self.org_id
+        if not items:
+            return []
         store = hub.fhir.store(conn, self.principal)
         policy = store.policy
         resolver.serialise_all(hub.db, conn, [p for _, unit in items for p in unit.patients], org)
@@ -386,19 +412,20 @@ class Intake:
 
     # ----- ledger and quarantine -----
 
-    def _ledgers(self, fmt: str, digests: set[str]) -> dict:
-        """The ledger rows of pieces received before, by content hash."""
+    def _ledgers(self, fmt: str, digests: set[str], conn=None) -> dict:
+        """The ledger rows of pieces received before, by content hash (in ``conn``'s transaction,
+        or a read of its own)."""
         if not digests:
             return {}
-        with self.hub.db.read() as conn:
-            rows = conn.execute(
-                select(intake_ledger).where(
-                    intake_ledger.c.institution == self.org_id,
-                    intake_ledger.c.format == fmt,
-                    intake_ledger.c.content_hash.in_(sorted(digests)),
-                )
-            ).all()
-        return {r.content_hash: r for r in rows}
+        q = select(intake_ledger).where(
+            intake_ledger.c.institution == self.org_id,
+            intake_ledger.c.format == fmt,
+            intake_ledger.c.content_hash.in_(sorted(digests)),
+        )
+        if conn is not None:
+            return {r.content_hash: r for r in conn.execute(q)}
+        with self.hub.db.read() as read:
+            return {r.content_hash: r for r in read.execute(q)}
 
     def _ledger(self, fmt: str, digest: str):
         with self.hub.db.read() as conn:
