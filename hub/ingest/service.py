@@ -224,6 +224,18 @@ class Intake:
                 for (i, piece, unit), result in zip(group, stored, strict=True):
                     results[i] = self._done(fmt, piece, unit, result)
                 return
+            # Storing links the units' references to hub ids (in place): each is translated afresh.
+            adapter = adapter_for(fmt)
+            again = []
+            for i, piece, _ in group:
+                try:
+                    unit = adapter.translate(piece, self.mapping)
+                    validate(unit)
+                except Rejected as exc:  # not expected: it translated a moment ago
+                    results[i] = self._quarantine(fmt, piece, None, exc, replaying, adapter)
+                    continue
+                again.append((i, piece, unit))
+            group = again
         for i, piece, unit in group:
             results[i] = self._store_one(fmt, piece, unit, replaying)
 
