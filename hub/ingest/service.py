@@ -151,9 +151,9 @@ class Intake:
 
     def process_many(self, fmt: str, pieces: list[Piece], replaying: int | None = None) -> list[Result]:
         """Each piece's result, in order. Pieces that translate are stored in groups, a group one
-        transaction (``_store_group``); a piece that depends on an earlier one of the group (the same
-        bytes, a record with the same source key) starts the next group, so every piece sees what
-        the pieces before it stored, as if each were stored alone."""
+        transaction (``_store_group``), in order: every piece sees what the pieces before it stored,
+        as if each were stored alone (a record sent again later in the group updates the one stored
+        earlier in it; the same bytes again start the next group, and are a duplicate)."""
         adapter = adapter_for(fmt)
         results: list[Result | None] = [None] * len(pieces)
         # Pieces received before are not translated again; a lone piece is looked up in its own
@@ -163,14 +163,12 @@ class Intake:
             priors = self._ledgers(fmt, {p.content_hash for p in pieces})
         group: list[tuple[int, Piece, Unit]] = []
         digests: set[str] = set()  # of this call's pieces so far
-        keys: set[str] = set()
         records = 0
 
         def flush():
             nonlocal records
             self._store_group(fmt, group, results, replaying)
             group.clear()
-            keys.clear()
             records = 0
 
         for i, piece in enumerate(pieces):
@@ -197,12 +195,10 @@ class Intake:
                     results[i] = self._quarantine(fmt, piece, unit, exc, replaying, adapter)
                 digests.add(digest)
                 continue
-            own = {rec.source_key[:300] for rec in unit.records if rec.source_key}
-            if own & keys or records + len(unit.records) > GROUP_RECORDS:
+            if records + len(unit.records) > GROUP_RECORDS:
                 flush()
             group.append((i, piece, unit))
             digests.add(digest)
-            keys |= own
             records += len(unit.records)
         flush()
         return results
@@ -293,6 +289,16 @@ class Intake:
         known = self._known_records(conn, [r.source_key for _, unit in items for r in unit.records])
         creates: list[tuple] = []
         new_keys: list[dict] = []
+        pending: set[str] = set()  # ids in ``creates`` and ``new_keys``, not written yet
+
+        def write_pending():
+            store.create_many(creates)
+            if new_keys:
+                conn.execute(insert(intake_record), new_keys)
+            creates.clear()
+            new_keys.clear()
+            pending.clear()
+
         results = []
         for piece, unit in items:
             patient_ids, link = [], None
@@ -323,6 +329,8 @@ class Intake:
                     fid = _shared(conn, rt, rec.resource, policy)
                     action = "same" if fid else "create"
                 fid = fid or new_id()
+                if rec.source_key:  # the same key later in the group: an update of this one
+                    known[rec.source_key[:300]] = (fid, digest)
                 if rec.local_ref:
                     ids[rec.local_ref] = f"{rt.name}/{fid}"
                 plan.append((rec, rt, fid, action, digest))
@@ -349,6 +357,8 @@ class Intake:
                 written += 1
                 key = rec.source_key[:300] if rec.source_key else None
                 if action == "update":
+                    if fid in pending:  # created earlier in the group: written first, then changed
+                        write_pending()
                     store.update(rt, fid, {**rec.resource, "id": fid})
                     conn.execute(
                         update(intake_record)
@@ -360,6 +370,7 @@ class Intake:
                     store.create(rt, rec.resource, fid=fid)
                 else:
                     creates.append((rt, rec.resource, fid))
+                pending.add(fid)
                 if key:
                     new_keys.append(
                         {
@@ -372,9 +383,7 @@ class Intake:
                     )
             patient = patient_ids[0] if patient_ids else None
             results.append(Result(piece.source, "stored", unit.message_id, patient, link, written))
-        store.create_many(creates)
-        if new_keys:
-            conn.execute(insert(intake_record), new_keys)
+        write_pending()
         if replaying is not None:
             for (piece, unit), r in zip(items, results, strict=True):
                 self._record_ledger(
