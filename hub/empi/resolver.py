@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy import text
 
 from adapters.identifiers import normalise_identifiers
@@ -38,6 +39,7 @@ from hub.errors import HubError, Issue, Unprocessable
 from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
+from hub.fhir.store import on_write
 
 PRINCIPAL = system("empi")
 PATIENT = TYPES["Patient"]
@@ -74,8 +76,51 @@ def prepare(incoming: dict, source_org: str | None) -> dict:
 def resolve(
     conn, hub, incoming_patient: dict, source_org: str | None, thresholds: Thresholds = DEFAULT
 ) -> Resolution:
-    """Find or make the hub Patient that is this person (see the module's docstring)."""
+    """Find or make the hub Patient that is this person (see the module's docstring).
+
+    The same record (with an identifier) resolved again in one transaction, with no Patient written
+    since, is the Patient it was resolved to: that Patient now holds its identifiers and everything
+    it adds, so it is ``matched`` with nothing to add -- without asking the index again (a CSV file
+    has a row per result, each naming its patient)."""
     incoming = prepare(incoming_patient, source_org)  # validated where it is written (``write``)
+    key = None
+    if incoming.get("identifier"):
+        key = (source_org, orjson.dumps(incoming, option=orjson.OPT_SORT_KEYS, default=str))
+        seen = _resolved(conn).get(key)
+        if seen is not None:
+            pid, warnings = seen
+            same = Candidate(pid, 1.0, "certain", "identifier", {"identifier": 1.0})
+            return Resolution(pid, "matched", 1.0, [same], warnings=list(warnings))
+    r = _resolve(conn, hub, incoming, source_org, thresholds)
+    if key is not None:
+        _resolved(conn)[key] = (r.patient_id, tuple(r.warnings))
+    return r
+
+
+_RESOLVED = "xietong.empi_resolved"  # conn.info: (transaction, {record: (patient id, warnings)})
+
+
+def _resolved(conn) -> dict:
+    tx = conn.get_transaction()
+    if tx is None:
+        return {}
+    held = conn.info.get(_RESOLVED)
+    if held is None or held[0] is not tx:
+        held = conn.info[_RESOLVED] = (tx, {})
+    return held[1]
+
+
+def _forget(store, subtype, stored, pid) -> None:
+    """Any Patient written: what this transaction resolved may resolve otherwise now."""
+    held = store.conn.info.get(_RESOLVED)
+    if held is not None:
+        held[1].clear()
+
+
+on_write("Patient", _forget)
+
+
+def _resolve(conn, hub, incoming: dict, source_org: str | None, thresholds: Thresholds) -> Resolution:
     store = hub.fhir.store(conn, PRINCIPAL)
     d = demographics(incoming)
     warnings = cross_check(incoming)

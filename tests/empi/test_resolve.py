@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.empi import resolve
 from hub.empi.tables import empi_key, empi_person
@@ -219,3 +219,27 @@ def test_a_record_whose_identifiers_are_on_two_hub_patients_is_flagged(app, orgs
     r = _resolve(app, both, orgs["a"])
     assert r.outcome == "matched" and r.patient_id in (first.patient_id, second.patient_id)
     assert len(r.warnings) == 1 and "Patient/$merge" in r.warnings[0]
+
+
+def test_the_same_record_twice_in_one_transaction_is_resolved_once(app, orgs, monkeypatch):
+    """A CSV file names the patient on every row: the second time, nothing is asked or written."""
+    from hub.empi import resolver
+    from hub.models import resource_tables
+
+    hub = app.extensions["xietong"]
+    record = _without_id_card(patient(mrn="A-7"))
+    asked = []
+    real = resolver._resolve
+    monkeypatch.setattr(resolver, "_resolve", lambda *a, **k: asked.append(1) or real(*a, **k))
+    with hub.db.write() as conn:
+        first = resolve(conn, hub, record, orgs["a"])
+        again = resolve(conn, hub, dict(record), orgs["a"])
+        other = resolve(conn, hub, _without_id_card(patient(family="孙", given="丽", mrn="A-8")), orgs["a"])
+        third = resolve(conn, hub, dict(record), orgs["a"])  # a Patient was written meanwhile: asked
+        patients = conn.execute(select(func.count()).select_from(resource_tables["Patient"])).scalar()
+    assert (first.outcome, again.outcome, third.outcome) == ("new", "matched", "matched")
+    assert first.patient_id == again.patient_id == third.patient_id != other.patient_id
+    assert len(asked) == 3 and patients == 2
+    with hub.db.write() as conn:  # another transaction asks again
+        assert resolve(conn, hub, dict(record), orgs["a"]).patient_id == first.patient_id
+    assert len(asked) == 4
