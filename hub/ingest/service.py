@@ -1,10 +1,13 @@
 """Intake: a payload from an institution -> pieces -> (parse, map, validate) -> link -> store.
 
-One piece is one transaction: its patients are resolved by the EMPI, its records are written through
-the same ``Store`` the FHIR API uses (validated, versioned, tenant-stamped as the institution's,
-audited), and the ledger row that makes a resend a no-op is written with them. A piece that fails at
-any step is kept raw in the quarantine with the reason and the element at fault, and can be replayed
-once its mapping is fixed. Nothing that arrives is lost and nothing is stored twice.
+A piece is stored whole or not at all: its patients are resolved by the EMPI, its records are written
+through the same ``Store`` the FHIR API uses (validated, versioned, tenant-stamped as the
+institution's, audited), and the ledger row that makes a resend a no-op is written with them.
+Pieces are stored in groups, one transaction a group, in order (``Intake.process_many``); if any
+piece of a group fails, the group is rolled back and each of its pieces is stored in a transaction
+of its own. A piece that fails at any step is kept raw in the quarantine with the reason and the
+element at fault, and can be replayed once its mapping is fixed. Nothing that arrives is lost and
+nothing is stored twice.
 """
 
 from __future__ import annotations
