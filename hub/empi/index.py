@@ -132,25 +132,28 @@ class _Pending:
     """The Patients written in one transaction and not yet indexed; run before the commit."""
 
     pids: set[int] = field(default_factory=set)  # changed: rewritten from their stored versions
-    fresh: dict[int, tuple[str, str]] = field(default_factory=dict)  # created: pid -> (id, body)
+    fresh: dict[int, Rows] = field(default_factory=dict)  # created: their rows, from their bodies
 
     def __call__(self, conn: Connection) -> None:
         flush(conn)
 
 
-def flush(conn: Connection) -> None:
-    """Bring the index up to date with the Patients this transaction wrote so far."""
+def flush(conn: Connection, keys: set[str] | None = None) -> None:
+    """Bring the index up to date with the Patients this transaction wrote so far. ``keys``: only if
+    a search on these blocking keys could find one of them (new Patients sharing none of the keys
+    wait for the commit, and are written together)."""
     pending = next((h for h in conn.info.get(BEFORE_COMMIT) or () if type(h) is _Pending), None)
     if pending is None or (not pending.pids and not pending.fresh):
+        return
+    shared = keys is None or pending.pids
+    if not shared and not any(k["key"] in keys for rows in pending.fresh.values() for k in rows.keys):
         return
     pids, fresh = set(pending.pids), dict(pending.fresh)
     pending.pids.clear()
     pending.fresh.clear()
     # A Patient created in this transaction has no index rows yet: its rows come from the body it was
     # stored with, without reading it back (unless it changed again since).
-    write_rows(
-        conn, [rows_of(pid, fid, orjson.loads(body)) for pid, (fid, body) in fresh.items() if pid not in pids]
-    )
+    write_rows(conn, [rows for pid, rows in fresh.items() if pid not in pids])
     reindex(conn, pids)
 
 
@@ -162,7 +165,7 @@ def _written(store, subtype: str, stored, pid: int | None) -> None:
         return
     pending = Database.before_commit(conn, _Pending)
     if subtype == "create" and pid is not None and stored.body is not None:
-        pending.fresh[pid] = (stored.id, stored.body)
+        pending.fresh[pid] = rows_of(pid, stored.id, orjson.loads(stored.body))
     elif pid is not None:
         pending.pids.add(pid)
     else:
