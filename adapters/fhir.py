@@ -8,7 +8,6 @@ standard coding added in front; the local coding stays.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 
 from hub.auth.tenancy import DIRECTORY
@@ -73,8 +72,7 @@ def translate(piece: Piece, mapping: Mapping) -> Unit:
             for n in names:
                 record_refs[n] = f"{RECORD_REF}{key}"
 
-    for full_url, res, where in entries:
-        res = copy.deepcopy(res)
+    for full_url, res, where in entries:  # the parsed document is the unit's own: changed in place
         res.pop("id", None)
         meta = {k: v for k, v in (res.get("meta") or {}).items() if k not in SERVER_META}
         if meta:

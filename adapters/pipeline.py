@@ -3,7 +3,8 @@
 An adapter splits a payload into pieces (an HL7 message, a CSV row, a FHIR resource or Bundle) and
 translates one piece into a ``Unit``: the local Patient(s) it is about and the hub-profile FHIR
 records that belong to them. Adapters only translate: no database, no network. Linking the patient
-and storing the records is the intake service's (``hub.ingest.service``), in one transaction a unit.
+and storing the records is the intake service's (``hub.ingest.service``): a unit is stored whole or
+not at all.
 
 A piece that cannot be parsed, mapped or validated raises ``Rejected`` with the stage, the reason
 and the element at fault (``PID-3``, ``OBX-5``, ``Observation.code``, ``column 性别``); the intake

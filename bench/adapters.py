@@ -8,6 +8,11 @@ fhir.resources alone, in one run.
 Every adapter gets the same people and results: 10 results per patient (one FHIR Bundle, one ORU^R01,
 or 10 CSV rows per patient). The floor validates the same Patient and Observation resources, as the
 fhir adapter's input, with ``fhir.resources.R4B`` and nothing else.
+
+``fhir`` and ``hl7v2`` send one Bundle or message per call (as one HTTP request or MLLP message
+each: one transaction each); ``fhir ndjson`` sends other people's Bundles, as many, in one NDJSON
+payload, which the intake stores in groups (one transaction per group of pieces), as it does CSV
+rows.
 """
 
 from __future__ import annotations
@@ -178,10 +183,12 @@ def main() -> int:
     rates["floor (fhir.resources parse)"] = max(floor(bundles) for _ in range(3))
     runs = {
         "fhir": ("yuxi-first", [orjson.dumps(b) for b in bundles]),
+        "fhir ndjson": ("yuxi-first", [b"\n".join(orjson.dumps(fhir_bundle(p)) for p in people(n, 4, "G"))]),
         "hl7v2": ("tonghai-county", [oru(p) for p in people(n, 2, "H")]),
         "csv": ("panxi-thc", [(HEADER + "".join(csv_rows(p) for p in people(n, 3, "C"))).encode("gb18030")]),
     }
-    for fmt, (inst, payloads) in runs.items():
+    for what, (inst, payloads) in runs.items():
+        fmt = what.split()[0]
         intake = Intake(hub, inst)
         t = time.perf_counter()
         records = quarantined = 0
@@ -190,8 +197,8 @@ def main() -> int:
             records += sum(r.records for r in s.results if r.outcome == "stored")
             quarantined += s.quarantined
         elapsed = time.perf_counter() - t
-        rates[fmt] = records / elapsed
-        print(f"{fmt:6s} {records} records ({quarantined} quarantined) in {elapsed:.1f} s", file=sys.stderr)
+        rates[what] = records / elapsed
+        print(f"{what:11s} {records} records ({quarantined} quarantined) in {elapsed:.1f} s", file=sys.stderr)
     base = rates["floor (fhir.resources parse)"]
     what = f"({n * 10} results, {n} patients, {hub.db.dialect})"
     print(f"{'what':32s} {'records/s':>10s} {'x floor':>8s}   {what}")

@@ -43,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     from hub.auth.clients import register_cli as register_client_cli
     from hub.cli import register_cli
     from hub.empi import cli as _empi_cli
+    from hub.empi import index as _empi_index  # noqa: F401  (its Store write hook keeps the index)
     from hub.empi import operations as _empi_operations  # noqa: F401  (Patient/$match, $merge, $unlink)
 
     app.register_blueprint(fhir_rest.bp)

@@ -1,11 +1,13 @@
 """The EMPI index kept in step with the Patients, and the candidate search on it.
 
 Every write of a Patient (REST create/update, transaction Bundles, the adapters, the seed) goes
-through the store, whose statements on ``res_patient`` are seen here (``after_execute``): the
-Patients written are noted on the connection, and their index rows are rewritten from the stored
-bodies as the last step of the same transaction (``Database.before_commit``), or earlier when a
-search on the same connection needs them (``flush``). So the index never disagrees with a
-committed Patient, and there is no second write path to forget.
+through the store, which runs this module's write hook (``hub.fhir.store.on_write``): the Patients
+written are noted on the connection, and their index rows are written as the last step of the same
+transaction (``Database.before_commit``), or earlier when a search on the same connection needs them
+(``flush``) -- a new Patient's from the body it was stored with, a changed one's from its stored
+version. So the index never disagrees with a Patient committed through the store, whatever the
+path; rows written around the store (a restore, a bulk load) are indexed by ``reindex_all``
+(``flask empi reindex``).
 
 Candidate search is blocking: the keys of the incoming record (birth date, name syllables in each
 order and reading, phone, resident ID, identifiers) are looked up in ``empi_key``; the patients
@@ -17,14 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import TextClause, case, delete, event, func, insert, literal, or_, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy import case, delete, func, insert, literal, or_, select
+from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
 from hub.db import BEFORE_COMMIT, Database
 from hub.empi.tables import empi_key, empi_person
 from hub.fhir.extract import h64
+from hub.fhir.store import on_write
 from hub.models import resource_tables
 
 PATIENT = resource_tables["Patient"]
@@ -129,57 +131,48 @@ def reindex_all(conn: Connection, batch: int = 2000) -> int:
 class _Pending:
     """The Patients written in one transaction and not yet indexed; run before the commit."""
 
-    pids: set[int] = field(default_factory=set)
-    fids: set[str] = field(default_factory=set)
+    pids: set[int] = field(default_factory=set)  # changed: rewritten from their stored versions
+    fresh: dict[int, Rows] = field(default_factory=dict)  # created: their rows, from their bodies
 
     def __call__(self, conn: Connection) -> None:
         flush(conn)
 
 
-def flush(conn: Connection) -> None:
-    """Bring the index up to date with the Patients this transaction wrote so far."""
+def flush(conn: Connection, keys: set[str] | None = None) -> None:
+    """Bring the index up to date with the Patients this transaction wrote so far. ``keys``: only if
+    a search on these blocking keys could find one of them (new Patients sharing none of the keys
+    wait for the commit, and are written together)."""
     pending = next((h for h in conn.info.get(BEFORE_COMMIT) or () if type(h) is _Pending), None)
-    if pending is None or (not pending.pids and not pending.fids):
+    if pending is None or (not pending.pids and not pending.fresh):
         return
-    pids, fids = set(pending.pids), set(pending.fids)
+    shared = keys is None or pending.pids
+    if not shared and not any(k["key"] in keys for rows in pending.fresh.values() for k in rows.keys):
+        return
+    pids, fresh = set(pending.pids), dict(pending.fresh)
     pending.pids.clear()
-    pending.fids.clear()
-    reindex(conn, pids, fids)
+    pending.fresh.clear()
+    # A Patient created in this transaction has no index rows yet: its rows come from the body it was
+    # stored with, without reading it back (unless it changed again since).
+    write_rows(conn, [rows for pid, rows in fresh.items() if pid not in pids])
+    reindex(conn, pids)
 
 
-def _written(clause, multiparams, params) -> tuple[int | None, str | None] | None:
-    """(pid, fhir id) of a Patient the statement writes, or None if it writes none."""
-    if isinstance(clause, Insert) and clause.table is PATIENT:
-        values = clause.compile().params
-        return values.get("pid"), values.get("fhir_id")
-    if isinstance(clause, Update) and clause.table is PATIENT:
-        where = clause.whereclause
-        if where is not None and getattr(where, "left", None) is PATIENT.c.pid:
-            return where.right.value, None
-        return None
-    if isinstance(clause, TextClause) and "INSERT INTO res_patient " in clause.text:
-        values = (multiparams[0] if multiparams else None) or params or {}
-        return None, values.get("fid")
-    return None
-
-
-@event.listens_for(Engine, "after_execute")
-def _after_execute(conn, clauseelement, multiparams, params, execution_options, result):
-    table = getattr(clauseelement, "table", None)
-    if table is not None and table is not PATIENT:
-        return
-    written = _written(clauseelement, multiparams, params)
-    if written is None:
-        return
-    pid, fid = written
+def _written(store, subtype: str, stored, pid: int | None) -> None:
+    """The store's write hook for Patients (``hub.fhir.store.on_write``)."""
+    conn = store.conn
     if BEFORE_COMMIT not in conn.info:  # not a hub write transaction (a script's own): index now
-        reindex(conn, {pid} if pid is not None else set(), {fid} if fid is not None else set())
+        reindex(conn, {pid} if pid is not None else set(), {stored.id})
         return
     pending = Database.before_commit(conn, _Pending)
-    if pid is not None:
+    if subtype == "create" and pid is not None and stored.body is not None:
+        pending.fresh[pid] = rows_of(pid, stored.id, orjson.loads(stored.body))
+    elif pid is not None:
         pending.pids.add(pid)
-    if fid is not None:
-        pending.fids.add(fid)
+    else:
+        reindex(conn, set(), {stored.id})
+
+
+on_write("Patient", _written)
 
 
 # --------------------------------------------------------------------------- candidate search

@@ -48,7 +48,7 @@ def candidates(
     """Everyone ``d`` may be, best first: the ones an identifier decides (the same resident ID
     number, or the same identifier: the institution's own MRN sent again), then the scored ones.
     One indexed query (``hub.empi.index.block``), whose order puts identifier hits first."""
-    index.flush(conn)
+    index.flush(conn, set(index.keys_of(d)))
     certain, rest = [], []
     for other in index.block(conn, d, patient_filter, with_body=with_body):
         s: Score = score(d, other.demographics)

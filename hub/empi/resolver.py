@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy import text
 
 from adapters.identifiers import normalise_identifiers
@@ -34,10 +35,11 @@ from hub.empi import index, matching
 from hub.empi import records as rec
 from hub.empi.matching import Candidate
 from hub.empi.score import DEFAULT, Thresholds
-from hub.errors import Issue, Unprocessable
+from hub.errors import HubError, Issue, Unprocessable
 from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
+from hub.fhir.store import on_write
 
 PRINCIPAL = system("empi")
 PATIENT = TYPES["Patient"]
@@ -74,8 +76,51 @@ def prepare(incoming: dict, source_org: str | None) -> dict:
 def resolve(
     conn, hub, incoming_patient: dict, source_org: str | None, thresholds: Thresholds = DEFAULT
 ) -> Resolution:
-    """Find or make the hub Patient that is this person (see the module's docstring)."""
+    """Find or make the hub Patient that is this person (see the module's docstring).
+
+    The same record (with an identifier) resolved again in one transaction, with no Patient written
+    since, is the Patient it was resolved to: that Patient now holds its identifiers and everything
+    it adds, so it is ``matched`` with nothing to add -- without asking the index again (a CSV file
+    has a row per result, each naming its patient)."""
     incoming = prepare(incoming_patient, source_org)  # validated where it is written (``write``)
+    key = None
+    if incoming.get("identifier"):
+        key = (source_org, orjson.dumps(incoming, option=orjson.OPT_SORT_KEYS, default=str))
+        seen = _resolved(conn).get(key)
+        if seen is not None:
+            pid, warnings = seen
+            same = Candidate(pid, 1.0, "certain", "identifier", {"identifier": 1.0})
+            return Resolution(pid, "matched", 1.0, [same], warnings=list(warnings))
+    r = _resolve(conn, hub, incoming, source_org, thresholds)
+    if key is not None:
+        _resolved(conn)[key] = (r.patient_id, tuple(r.warnings))
+    return r
+
+
+_RESOLVED = "xietong.empi_resolved"  # conn.info: (transaction, {record: (patient id, warnings)})
+
+
+def _resolved(conn) -> dict:
+    tx = conn.get_transaction()
+    if tx is None:
+        return {}
+    held = conn.info.get(_RESOLVED)
+    if held is None or held[0] is not tx:
+        held = conn.info[_RESOLVED] = (tx, {})
+    return held[1]
+
+
+def _forget(store, subtype, stored, pid) -> None:
+    """Any Patient written: what this transaction resolved may resolve otherwise now."""
+    held = store.conn.info.get(_RESOLVED)
+    if held is not None:
+        held[1].clear()
+
+
+on_write("Patient", _forget)
+
+
+def _resolve(conn, hub, incoming: dict, source_org: str | None, thresholds: Thresholds) -> Resolution:
     store = hub.fhir.store(conn, PRINCIPAL)
     d = demographics(incoming)
     warnings = cross_check(incoming)
@@ -107,9 +152,50 @@ def _serialise(db, conn, d) -> None:
     SQLite's single writer already serialises them."""
     if db.is_sqlite:
         return
+    key = _turn(d)
+    if key not in _held(conn):
+        _take(conn, [key])
+
+
+def serialise_all(db, conn, patients: list[dict], source_org: str | None) -> None:
+    """Take the turns of several patients about to be resolved in this transaction at once, in one
+    statement and in a fixed order: two transactions that resolve several people each then never
+    wait for one another in a cycle. ``resolve`` does not take a turn the transaction holds."""
+    if db.is_sqlite or not patients:
+        return
+    keys = set()
+    for patient in patients:
+        try:
+            keys.add(_turn(demographics(prepare(patient, source_org))))
+        except HubError:  # refused when it is resolved
+            continue
+    _take(conn, sorted(keys - _held(conn)))
+
+
+_HELD = "xietong.empi_turns"  # conn.info: (transaction, the turns it holds)
+
+
+def _turn(d) -> int:
     keys = index.keys_of(d)
-    key = next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none")
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": h64("empi", key)})
+    return h64("empi", next((k for k in keys if k.startswith("b:")), keys[0] if keys else "none"))
+
+
+def _held(conn) -> set[int]:
+    held = conn.info.get(_HELD)
+    return held[1] if held is not None and held[0] is conn.get_transaction() else set()
+
+
+def _take(conn, keys: list[int]) -> None:
+    if not keys:
+        return
+    # unnest yields the keys in the array's order, and the locks are taken in that order.
+    conn.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) AS k"), {"ks": keys}
+    )
+    held = conn.info.get(_HELD)
+    if held is None or held[0] is not conn.get_transaction():
+        held = conn.info[_HELD] = (conn.get_transaction(), set())
+    held[1].update(keys)
 
 
 def _absorb(

@@ -29,6 +29,17 @@ from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_histor
 # Writes of these types feed the notification outbox (hub.notify.outbox), in the writing transaction.
 NOTIFIED = frozenset({"Task", "Subscription"})
 
+# What else follows every write of a type, in the writing transaction: ``hook(store, subtype, stored,
+# pid)``, subtype create | update | delete (``hub.empi.index`` keeps the patient index this way).
+WRITE_HOOKS: dict[str, list] = {}
+
+
+def on_write(rtype: str, hook) -> None:
+    """Run ``hook`` after every write of a ``rtype`` record through a Store (any path: REST,
+    Bundles, the adapters, the EMPI, the seed)."""
+    if hook not in WRITE_HOOKS.setdefault(rtype, []):
+        WRITE_HOOKS[rtype].append(hook)
+
 
 @dataclass
 class Stored:
@@ -106,11 +117,12 @@ class Store:
         rows = extract(rt, body)
         self._check_patient(rt, rows.patient)
         if not self.db.is_sqlite:
-            _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
+            pid = _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
             self._links(rt, fid, body)
             return self._recorded(
                 "create",
                 Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
+                pid,
             )
         if pid is None:
             pid = self.db.allocate_pids(self.conn, 1)[0]
@@ -133,8 +145,92 @@ class Store:
         self._index(pid, rows)
         self._links(rt, fid, body)
         return self._recorded(
-            "create", Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
+            "create",
+            Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
+            pid,
         )
+
+    def create_many(
+        self, items: list[tuple[ResourceType, dict, str | None]], tenant: str | None = None
+    ) -> list[Stored]:
+        """Create several records at once: ``items`` are ``(type, resource, id or None)``. The rows,
+        history rows, index rows and access links are what ``create`` writes for each, one by one;
+        on PostgreSQL they are one statement per type. Each patient a record is about is checked once,
+        and the audit has one AuditEvent per patient (BALP), its entities the records created."""
+        if not items:
+            return []
+        for name in sorted({rt.name for rt, _, _ in items}):
+            if name in UNVERSIONED:
+                raise ValueError(f"{name} records are unversioned; use append_only")
+            self.policy.require(name, "create")
+        tenant = tenant or self.policy.tenant_for_write()
+        when = dates.now_utc()
+        by_type: dict[str, list] = {}
+        out = []
+        for rt, resource, fid in items:
+            fid = fid or new_id()
+            body = stamp(resource, fid, 1, when)
+            rows = extract(rt, body)
+            text = dumps(body)
+            by_type.setdefault(rt.name, []).append((fid, tenant, text, rows))
+            out.append((rt, fid, body, text, rows))
+        patients = {rows.patient: (rt, rows) for rt, _, _, _, rows in out if rows.patient}
+        self._check_patients({p: rt for p, (rt, _) in patients.items()})
+        pids: dict[str, int] = {}
+        for name, prepared in by_type.items():
+            rt = TYPES[name]
+            if self.db.is_sqlite:
+                new = self._insert_many(rt, when, prepared)
+            else:
+                new = _append_in_one_statement(self.conn, rt, when, prepared, None, history=True)
+            pids.update(zip((x[0] for x in prepared), new, strict=True))
+        stored = []
+        for rt, fid, body, text, rows in out:
+            self._links(rt, fid, body)
+            stored.append(
+                Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
+            )
+        return self._recorded_many("create", stored, [pids[s.id] for s in stored])
+
+    def _insert_many(self, rt: ResourceType, when, prepared) -> list[int]:
+        """SQLite: the rows of ``create_many`` (and of ``append_only``; ``history=False``)."""
+        pids = self.db.allocate_pids(self.conn, len(prepared))
+        self.conn.execute(
+            insert(resource_tables[rt.name]),
+            [
+                {
+                    "pid": pid,
+                    "fhir_id": fid,
+                    "version": 1,
+                    "last_updated": when,
+                    "deleted": False,
+                    "tenant": tenant,
+                    "patient": rows.patient,
+                    "date_low": rows.date_low,
+                    "date_high": rows.date_high,
+                    "body": text,
+                }
+                for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
+            ],
+        )
+        self.conn.execute(
+            insert(resource_history),
+            [
+                {
+                    "pid": pid,
+                    "version": 1,
+                    "res_type": rt.name,
+                    "fhir_id": fid,
+                    "last_updated": when,
+                    "method": "POST",
+                    "deleted": False,
+                    "body": text,
+                }
+                for pid, (fid, _, text, _) in zip(pids, prepared, strict=True)
+            ],
+        )
+        self._index_many(list(zip(pids, (x[3] for x in prepared), strict=True)))
+        return pids
 
     def append_only(self, rt: ResourceType, items: list[tuple[dict, str | None]], mark=None) -> list[Stored]:
         """Create records that are never changed (``UNVERSIONED`` types: the audit trail), several at
@@ -238,7 +334,7 @@ class Store:
         stored = Stored(
             rt.name, fid, version, when, text, method="PUT", tenant=current.tenant, patient=rows.patient
         )
-        return self._recorded("update", stored), deleted
+        return self._recorded("update", stored, pid), deleted
 
     def delete(self, rt: ResourceType, fid: str) -> Stored:
         """Tombstone: the current row is marked deleted, its index rows go, its history stays."""
@@ -263,6 +359,7 @@ class Store:
         return self._recorded(
             "delete",
             Stored(rt.name, fid, version, when, None, deleted=True, method="DELETE", tenant=current.tenant),
+            current.pid,
         )
 
     def _history(self, pid, version, rtype, fid, when, method, text, deleted=False):
@@ -308,8 +405,72 @@ class Store:
                 [{"pid": pid, "hash_identity": h, "target_type": t, "target_id": i} for h, t, i in rows.refs],
             )
 
-    def _recorded(self, subtype: str, stored: Stored) -> Stored:
-        """Every change is audited in its own transaction (the audit trail's own events excepted)."""
+    def _index_many(self, items: list[tuple[int, IndexRows]]) -> None:
+        """The index rows of several records, one statement per index table."""
+        c = self.conn
+        tokens = [
+            {"pid": pid, "hash_sys_value": a, "hash_value": b, "sort_date": rows.date_low}
+            for pid, rows in items
+            for a, b in _dedupe_tokens(rows.tokens)
+        ]
+        strings = [
+            {"pid": pid, "hash_identity": h, "value_norm": n[:512], "value_exact": e[:512]}
+            for pid, rows in items
+            for h, n, e in rows.strings
+        ]
+        dates_ = [
+            {"pid": pid, "hash_identity": h, "low": lo, "high": hi}
+            for pid, rows in items
+            for h, lo, hi in rows.dates
+        ]
+        refs = [
+            {"pid": pid, "hash_identity": h, "target_type": t, "target_id": i}
+            for pid, rows in items
+            for h, t, i in rows.refs
+        ]
+        for table, rows_ in ((idx_token, tokens), (idx_string, strings), (idx_date, dates_), (idx_ref, refs)):
+            if rows_:
+                c.execute(insert(table), rows_)
+
+    def _recorded_many(self, subtype: str, stored: list[Stored], pids: list[int]) -> list[Stored]:
+        """The audit of several changes made at once: one AuditEvent per patient (BALP), in this
+        transaction, naming every record of that patient; write hooks and notifications as
+        ``_recorded``."""
+        from hub.audit import chain, events  # the audit trail stores through a Store
+        from hub.audit.recorder import Touched, meta_of
+
+        for s, pid in zip(stored, pids, strict=True):
+            for hook in WRITE_HOOKS.get(s.type, ()):
+                hook(self, subtype, s, pid)
+
+        principal = self.policy.principal
+        if not (principal.kind == "system" and principal.id == "audit"):
+            by_patient: dict[str | None, list[str]] = {}
+            for s in stored:
+                t = Touched(s.type, s.id, s.tenant, s.patient, s.version)
+                by_patient.setdefault(t.patient_id, []).append(t.reference)
+            meta = meta_of(principal)
+            batch = [
+                (
+                    events.rest_event(principal, subtype, patient_id=p, entities=refs, request_meta=meta),
+                    chain.FROM_EVENT,
+                )
+                for p, refs in by_patient.items()
+            ]
+            chain.append_many(self.db, self.conn, batch)
+        if any(s.type in NOTIFIED for s in stored):
+            from hub.notify.outbox import on_write
+
+            for s in stored:
+                if s.type in NOTIFIED:
+                    on_write(self, subtype, s)
+        return stored
+
+    def _recorded(self, subtype: str, stored: Stored, pid: int | None = None) -> Stored:
+        """Every change is audited in its own transaction (the audit trail's own events excepted).
+        The type's write hooks (``WRITE_HOOKS``) run first, with the record's ``pid``."""
+        for hook in WRITE_HOOKS.get(stored.type, ()):
+            hook(self, subtype, stored, pid)
         if stored.type != "AuditEvent":
             from hub.audit.recorder import Touched, record_write  # the recorder stores through a Store
 
@@ -343,6 +504,22 @@ class Store:
                 "no referral, contract or consent links it)",
                 [f"{rt.name}.{rt.patient_param}"],
             )
+
+    def _check_patients(self, patients: dict[str, ResourceType]) -> None:
+        """``_check_patient`` for several patients (``{patient id: type of a record about them}``),
+        in one query."""
+        if not patients or self.policy.reads_everything:
+            return
+        if len(patients) == 1:
+            ((patient, rt),) = patients.items()
+            return self._check_patient(rt, patient)
+        t = resource_tables["Patient"]
+        cond = self.policy.read_filter(TYPES["Patient"])
+        q = select(t.c.fhir_id).where(t.c.fhir_id.in_(sorted(patients)), t.c.deleted.is_(False))
+        seen = set(self.conn.execute(q.where(cond) if cond is not None else q).scalars())
+        for patient, rt in patients.items():
+            if patient not in seen:
+                self._check_patient(rt, patient)  # raises, with the message of a single write
 
     def _visible_or_404(self, rt: ResourceType, pid: int, fid: str) -> None:
         cond = self.policy.read_filter(rt)
@@ -551,18 +728,25 @@ _CREATE_SQL: dict[str, object] = {}
 UNVERSIONED = frozenset({"AuditEvent"})
 
 
-def _append_sql(table: str, mark: str | None) -> str:
+def _append_sql(table: str, mark: str | None, history: bool = False) -> str:
     """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows, and
     their marks. The index rows travel as one JSON document (``:ix``, each entry carrying the 1-based
     number ``k`` of its record) that the server unpacks with ``json_to_recordset``: psycopg dumps a
     Python list into an array parameter element by element, in Python, and a dozen of them cost more
-    client CPU than the rest of the request's audit; orjson writes the document in microseconds."""
+    client CPU than the rest of the request's audit; orjson writes the document in microseconds.
+    ``history``: with their first ``resource_history`` rows too (``Store.create_many``)."""
     marked = (
         f"""
 m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
         if mark
         else ""
     )
+    if history:
+        marked += """
+h AS (INSERT INTO resource_history (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
+      SELECT p.pid, 1, :rtype, u.fid, :lu, 'POST', false, b.body
+      FROM p JOIN json_to_recordset((SELECT j->'r' FROM x)) AS u(k int, fid text) ON u.k = p.k
+             JOIN unnest(CAST(:body AS text[])) WITH ORDINALITY AS b(body, k) ON b.k = p.k),"""
     return f"""
 WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid FROM generate_series(1, :n) AS k),
 x AS MATERIALIZED (SELECT CAST(:ix AS json) AS j),
@@ -586,16 +770,17 @@ d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
 f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
       SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'f' FROM x))
              AS u(k int, a bigint, b text, c text) ON u.k = p.k)
-SELECT count(*) FROM r"""
+SELECT {"pid FROM p ORDER BY k" if history else "count(*) FROM r"}"""
 
 
-def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark) -> None:
-    key = (rt.name, mark.name if mark is not None else None)
+def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, history: bool = False):
+    """``Store.append_only`` (and ``create_many``, ``history``: then the new pids, in order)."""
+    key = (rt.name, mark.name if mark is not None else None, history)
     stmt = _CREATE_SQL.get(key)
     if stmt is None:
         # psycopg's own placeholders, the bodies in binary: as text, every quote of every JSON body
         # would be escaped for the array literal, one regex substitution each (a millisecond a record).
-        sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", _append_sql(rt.table, key[1]))
+        sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", _append_sql(rt.table, key[1], history))
         stmt = _CREATE_SQL[key] = sql.replace("%(body)s", "%(body)b")
     recs, toks, strs, dts, refs = [], [], [], [], []
     for k, (fid, tenant, _, rows) in enumerate(prepared, start=1):
@@ -613,15 +798,17 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark) -> No
         strs += [{"k": k, "a": h, "b": n[:512], "c": e[:512]} for h, n, e in rows.strings]
         dts += [{"k": k, "a": h, "b": lo, "c": hi} for h, lo, hi in rows.dates]
         refs += [{"k": k, "a": h, "b": t, "c": i} for h, t, i in rows.refs]
-    conn.exec_driver_sql(
+    result = conn.exec_driver_sql(
         stmt,
         {
             "n": len(prepared),
             "lu": when,
             "ix": orjson.dumps({"r": recs, "t": toks, "s": strs, "d": dts, "f": refs}).decode(),
             "body": [x[2] for x in prepared],
+            **({"rtype": rt.name} if history else {}),
         },
     )
+    return [r[0] for r in result] if history else None
 
 
 def _create_in_one_statement(conn, rt: ResourceType, pid, fid, when, tenant, rows: IndexRows, text) -> int:

@@ -1,10 +1,13 @@
 """Intake: a payload from an institution -> pieces -> (parse, map, validate) -> link -> store.
 
-One piece is one transaction: its patients are resolved by the EMPI, its records are written through
-the same ``Store`` the FHIR API uses (validated, versioned, tenant-stamped as the institution's,
-audited), and the ledger row that makes a resend a no-op is written with them. A piece that fails at
-any step is kept raw in the quarantine with the reason and the element at fault, and can be replayed
-once its mapping is fixed. Nothing that arrives is lost and nothing is stored twice.
+A piece is stored whole or not at all: its patients are resolved by the EMPI, its records are written
+through the same ``Store`` the FHIR API uses (validated, versioned, tenant-stamped as the
+institution's, audited), and the ledger row that makes a resend a no-op is written with them.
+Pieces are stored in groups, one transaction a group, in order (``Intake.process_many``); if any
+piece of a group fails, the group is rolled back and each of its pieces is stored in a transaction
+of its own. A piece that fails at any step is kept raw in the quarantine with the reason and the
+element at fault, and can be replayed once its mapping is fixed. Nothing that arrives is lost and
+nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
 from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
+from hub.empi import resolver
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
 from hub.fhir.parse import check_resource
@@ -33,6 +37,8 @@ from hub.fhir.store import dumps, new_id
 from .link import criteria, resolve
 
 ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
+GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process_many``)
+GROUP_RECORDS = 1000  # and records
 AUTH_ERRORS = (Forbidden, Unauthorized)
 
 
@@ -128,32 +134,119 @@ class Intake:
     def run(self, fmt: str, payload: bytes, source: str, progress=None) -> Summary:
         adapter = adapter_for(fmt)
         summary = Summary()
+        pieces: list[Piece] = []
         for piece in adapter.split(payload, source, self.mapping):
-            summary.add(self.process(fmt, piece))
-            if progress is not None:
-                progress(summary)
+            pieces.append(piece)
+            if len(pieces) >= GROUP_PIECES:
+                self._run_some(fmt, pieces, summary, progress)
+                pieces = []
+        self._run_some(fmt, pieces, summary, progress)
         return summary
 
+    def _run_some(self, fmt: str, pieces: list[Piece], summary: Summary, progress) -> None:
+        for result in self.process_many(fmt, pieces):
+            summary.add(result)
+            if progress is not None:
+                progress(summary)
+
     def process(self, fmt: str, piece: Piece, replaying: int | None = None) -> Result:
+        return self.process_many(fmt, [piece], replaying)[0]
+
+    def process_many(self, fmt: str, pieces: list[Piece], replaying: int | None = None) -> list[Result]:
+        """Each piece's result, in order. Pieces that translate are stored in groups, a group one
+        transaction (``_store_group``), in order: every piece sees what the pieces before it stored,
+        as if each were stored alone (a record sent again later in the group updates the one stored
+        earlier in it; the same bytes again start the next group, and are a duplicate)."""
         adapter = adapter_for(fmt)
-        digest = piece.content_hash
-        if replaying is None:
-            prior = self._ledger(fmt, digest)
-            if prior is not None:
-                return self._duplicate(piece, prior, adapter)
-        unit = None
-        try:
-            unit = adapter.translate(piece, self.mapping)
-            validate(unit)
-        except Rejected as exc:
-            return self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+        results: list[Result | None] = [None] * len(pieces)
+        # Pieces received before are not translated again; a lone piece is looked up in its own
+        # transaction instead (``_store``), which every piece is, against a resend racing it.
+        priors = {}
+        if replaying is None and len(pieces) > 1:
+            priors = self._ledgers(fmt, {p.content_hash for p in pieces})
+        group: list[tuple[int, Piece, Unit]] = []
+        digests: set[str] = set()  # of this call's pieces so far
+        records = 0
+
+        def flush():
+            nonlocal records
+            self._store_group(fmt, group, results, replaying)
+            group.clear()
+            records = 0
+
+        for i, piece in enumerate(pieces):
+            digest = piece.content_hash
+            if replaying is None:
+                if digest in digests:  # the same bytes twice in one payload: the first one decides
+                    if any(p.content_hash == digest for _, p, _ in group):
+                        flush()
+                    prior = self._ledger(fmt, digest)
+                else:
+                    prior = priors.get(digest)
+                if prior is not None:
+                    results[i] = self._duplicate(piece, prior, adapter)
+                    continue
+            unit = None
+            try:
+                unit = adapter.translate(piece, self.mapping)
+                validate(unit)
+            except Rejected as exc:
+                prior = self._ledger(fmt, digest) if replaying is None and len(pieces) == 1 else None
+                if prior is not None:
+                    results[i] = self._duplicate(piece, prior, adapter)
+                else:
+                    results[i] = self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+                digests.add(digest)
+                continue
+            if records + len(unit.records) > GROUP_RECORDS:
+                flush()
+            group.append((i, piece, unit))
+            digests.add(digest)
+            records += len(unit.records)
+        flush()
+        return results
+
+    def _store_group(self, fmt: str, group: list, results: list, replaying: int | None) -> None:
+        """Store translated pieces in one transaction; if any of them fails, each is stored alone, so
+        that only the failing one goes to the quarantine."""
+        if not group:
+            return
+        if len(group) > 1:
+            try:
+                with self.hub.db.write() as conn:
+                    stored = self._store(conn, fmt, [(p, u) for _, p, u in group], replaying)
+            except AUTH_ERRORS:
+                raise
+            except (HubError, Rejected):
+                pass
+            else:
+                for (i, piece, unit), result in zip(group, stored, strict=True):
+                    results[i] = self._done(fmt, piece, unit, result)
+                return
+            # Storing links the units' references to hub ids (in place): each is translated afresh.
+            adapter = adapter_for(fmt)
+            again = []
+            for i, piece, _ in group:
+                try:
+                    unit = adapter.translate(piece, self.mapping)
+                    validate(unit)
+                except Rejected as exc:  # not expected: it translated a moment ago
+                    results[i] = self._quarantine(fmt, piece, None, exc, replaying, adapter)
+                    continue
+                again.append((i, piece, unit))
+            group = again
+        for i, piece, unit in group:
+            results[i] = self._store_one(fmt, piece, unit, replaying)
+
+    def _store_one(self, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
+        adapter = adapter_for(fmt)
         try:
             with self.hub.db.write() as conn:
-                result = self._store(conn, fmt, piece, unit, replaying)
+                (result,) = self._store(conn, fmt, [(piece, unit)], replaying)
         except AUTH_ERRORS:
             raise
         except Conflict:
-            prior = self._ledger(fmt, digest)
+            prior = self._ledger(fmt, piece.content_hash)
             if prior is not None and replaying is None:  # the same piece, sent twice at once
                 return self._duplicate(piece, prior, adapter)
             raise
@@ -163,96 +256,173 @@ class Intake:
             return self._quarantine(fmt, piece, unit, Rejected(stage, str(exc), element), replaying, adapter)
         except Rejected as exc:
             return self._quarantine(fmt, piece, unit, exc, replaying, adapter)
+        return self._done(fmt, piece, unit, result)
+
+    def _done(self, fmt: str, piece: Piece, unit: Unit, result: Result) -> Result:
+        if result.outcome == "duplicate":
+            return result
         result.unmapped = [u.__dict__ for u in unit.unmapped]
-        result.ack = _ack(adapter, unit, "AA", None, piece)
+        result.ack = _ack(adapter_for(fmt), unit, "AA", None, piece)
         return result
 
-    def _store(self, conn, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
+    def _store(self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None) -> list[Result]:
+        """Link and store pieces in the caller's transaction: per piece, its patients are resolved and
+        its records planned in order; the records new to the hub are then written together
+        (``Store.create_many``: one AuditEvent per patient), with their intake and ledger rows."""
+        done: dict[int, Result] = {}
+        if replaying is None:  # received meanwhile (a resend racing this one): stored by that one
+            prior = self._ledgers(fmt, {p.content_hash for p, _ in items}, conn)
+            for n, (piece, _) in enumerate(items):
+                if piece.content_hash in prior:
+                    done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
+            if done:
+                items = [item for n, item in enumerate(items) if n not in done]
+        stored = iter(self._store_new(conn, fmt, items, replaying))
+        return [done[n] if n in done else next(stored) for n in range(len(items) + len(done))]
+
+    def _store_new(
+        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None
+    ) -> list[Result]:
         hub, org = self.hub, self.org_id
-        patient_ids, link = [], None
-        for n, patient in enumerate(unit.patients):
-            try:
-                r = resolve(conn, hub, patient, org)
-            except AUTH_ERRORS:
-                raise
-            except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
-                element = next((e for i in exc.all_issues() for e in i.expression), None)
-                raise Rejected("link", f"patient {n + 1}: {exc}", element) from None
-            patient_ids.append(r.patient_id)
-            link = link or r.outcome
+        if not items:
+            return []
         store = hub.fhir.store(conn, self.principal)
         policy = store.policy
+        resolver.serialise_all(hub.db, conn, [p for _, unit in items for p in unit.patients], org)
+        known = self._known_records(conn, [r.source_key for _, unit in items for r in unit.records])
+        creates: list[tuple] = []
+        new_keys: list[dict] = []
+        pending: set[str] = set()  # ids in ``creates`` and ``new_keys``, not written yet
 
-        # Which hub id each record has: the one it became before, a shared one, or a new one.
-        plan = []
-        ids: dict[str, str] = {}
-        for rec in unit.records:
-            rt = TYPES.get(rec.resource["resourceType"])
-            if rt is None:
-                raise Rejected("store", f"{rec.resource['resourceType']} is not a type the hub stores")
-            digest = hashlib.sha256(dumps(rec.resource).encode()).hexdigest()
-            fid, action = None, "create"
-            if rec.source_key:
-                row = conn.execute(
-                    select(intake_record.c.fhir_id, intake_record.c.content_hash).where(
-                        intake_record.c.institution == org, intake_record.c.source_key == rec.source_key[:300]
-                    )
-                ).first()
-                if row is not None:
-                    fid, action = row.fhir_id, ("same" if row.content_hash == digest else "update")
-            if fid is None and rec.shared:
-                fid = _shared(conn, rt, rec.resource, policy)
-                action = "same" if fid else "create"
-            fid = fid or new_id()
-            if rec.local_ref:
-                ids[rec.local_ref] = f"{rt.name}/{fid}"
-            plan.append((rec, rt, fid, action, digest))
+        def write_pending():
+            store.create_many(creates)
+            if new_keys:
+                conn.execute(insert(intake_record), new_keys)
+            creates.clear()
+            new_keys.clear()
+            pending.clear()
 
-        def rewrite(node):
-            if isinstance(node, dict):
-                ref = node.get("reference")
-                if isinstance(ref, str):
-                    if ref.startswith(PATIENT_REF):
-                        node["reference"] = f"Patient/{patient_ids[int(ref[len(PATIENT_REF) :])]}"
-                    elif ref.startswith(RECORD_REF):
-                        node["reference"] = ids[ref[len(RECORD_REF) :]]
-                for v in node.values():
-                    rewrite(v)
-            elif isinstance(node, list):
-                for v in node:
-                    rewrite(v)
+        results = []
+        for piece, unit in items:
+            patient_ids, link = [], None
+            for n, patient in enumerate(unit.patients):
+                try:
+                    r = resolve(conn, hub, patient, org)
+                except AUTH_ERRORS:
+                    raise
+                except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
+                    element = next((e for i in exc.all_issues() for e in i.expression), None)
+                    raise Rejected("link", f"patient {n + 1}: {exc}", element) from None
+                patient_ids.append(r.patient_id)
+                link = link or r.outcome
 
-        written = 0
-        for rec, rt, fid, action, digest in plan:
-            if action == "same":
-                continue
-            rewrite(rec.resource)
-            if action == "create":
-                store.create(rt, rec.resource, fid=fid)
-            else:
-                store.update(rt, fid, {**rec.resource, "id": fid})
-            written += 1
-            if rec.source_key:
-                key = rec.source_key[:300]
-                if action == "create":
-                    conn.execute(
-                        insert(intake_record).values(
-                            institution=org,
-                            source_key=key,
-                            resource_type=rt.name,
-                            fhir_id=fid,
-                            content_hash=digest,
-                        )
-                    )
-                else:
+            # Which hub id each record has: the one it became before, a shared one, or a new one.
+            plan = []
+            ids: dict[str, str] = {}
+            for rec in unit.records:
+                rt = TYPES.get(rec.resource["resourceType"])
+                if rt is None:
+                    raise Rejected("store", f"{rec.resource['resourceType']} is not a type the hub stores")
+                digest = hashlib.sha256(dumps(rec.resource).encode()).hexdigest()
+                fid, action = None, "create"
+                before = known.get(rec.source_key[:300]) if rec.source_key else None
+                if before is not None:
+                    fid, action = before[0], ("same" if before[1] == digest else "update")
+                if fid is None and rec.shared:
+                    fid = _shared(conn, rt, rec.resource, policy)
+                    action = "same" if fid else "create"
+                fid = fid or new_id()
+                if rec.source_key:  # the same key later in the group: an update of this one
+                    known[rec.source_key[:300]] = (fid, digest)
+                if rec.local_ref:
+                    ids[rec.local_ref] = f"{rt.name}/{fid}"
+                plan.append((rec, rt, fid, action, digest))
+
+            def rewrite(node, patient_ids=patient_ids, ids=ids):
+                if isinstance(node, dict):
+                    ref = node.get("reference")
+                    if isinstance(ref, str):
+                        if ref.startswith(PATIENT_REF):
+                            node["reference"] = f"Patient/{patient_ids[int(ref[len(PATIENT_REF) :])]}"
+                        elif ref.startswith(RECORD_REF):
+                            node["reference"] = ids[ref[len(RECORD_REF) :]]
+                    for v in node.values():
+                        rewrite(v)
+                elif isinstance(node, list):
+                    for v in node:
+                        rewrite(v)
+
+            written = 0
+            for rec, rt, fid, action, digest in plan:
+                if action == "same":
+                    continue
+                rewrite(rec.resource)
+                written += 1
+                key = rec.source_key[:300] if rec.source_key else None
+                if action == "update":
+                    if fid in pending:  # created earlier in the group: written first, then changed
+                        write_pending()
+                    store.update(rt, fid, {**rec.resource, "id": fid})
                     conn.execute(
                         update(intake_record)
                         .where(intake_record.c.institution == org, intake_record.c.source_key == key)
                         .values(content_hash=digest)
                     )
-        patient = patient_ids[0] if patient_ids else None
-        self._record_ledger(conn, fmt, piece, unit.message_id, "stored", patient, written, replaying)
-        return Result(piece.source, "stored", unit.message_id, patient, link, written)
+                    continue
+                if rec.shared:  # written now: a later piece of the group finds it by its identifier
+                    store.create(rt, rec.resource, fid=fid)
+                else:
+                    creates.append((rt, rec.resource, fid))
+                pending.add(fid)
+                if key:
+                    new_keys.append(
+                        {
+                            "institution": org,
+                            "source_key": key,
+                            "resource_type": rt.name,
+                            "fhir_id": fid,
+                            "content_hash": digest,
+                        }
+                    )
+            patient = patient_ids[0] if patient_ids else None
+            results.append(Result(piece.source, "stored", unit.message_id, patient, link, written))
+        write_pending()
+        if replaying is not None:
+            for (piece, unit), r in zip(items, results, strict=True):
+                self._record_ledger(
+                    conn, fmt, piece, unit.message_id, "stored", r.patient_id, r.records, replaying
+                )
+        else:
+            now = dates.now_utc()
+            conn.execute(
+                insert(intake_ledger),
+                [
+                    {
+                        "institution": org,
+                        "format": fmt,
+                        "content_hash": piece.content_hash,
+                        **self._ledger_values(piece, unit.message_id, "stored", r.patient_id, r.records, now),
+                    }
+                    for (piece, unit), r in zip(items, results, strict=True)
+                ],
+            )
+        return results
+
+    def _known_records(self, conn, source_keys: list[str | None]) -> dict[str, tuple[str, str]]:
+        """``{source key: (fhir id, content hash)}`` of the records these keys named before."""
+        wanted = sorted({k[:300] for k in source_keys if k})
+        known = {}
+        for at in range(0, len(wanted), 500):
+            rows = conn.execute(
+                select(
+                    intake_record.c.source_key, intake_record.c.fhir_id, intake_record.c.content_hash
+                ).where(
+                    intake_record.c.institution == self.org_id,
+                    intake_record.c.source_key.in_(wanted[at : at + 500]),
+                )
+            )
+            known.update((r.source_key, (r.fhir_id, r.content_hash)) for r in rows)
+        return known
 
     def _duplicate(self, piece: Piece, prior, adapter) -> Result:
         """A piece received before: nothing is stored again; the sender gets the same answer."""
@@ -266,6 +436,21 @@ class Intake:
 
     # ----- ledger and quarantine -----
 
+    def _ledgers(self, fmt: str, digests: set[str], conn=None) -> dict:
+        """The ledger rows of pieces received before, by content hash (in ``conn``'s transaction,
+        or a read of its own)."""
+        if not digests:
+            return {}
+        q = select(intake_ledger).where(
+            intake_ledger.c.institution == self.org_id,
+            intake_ledger.c.format == fmt,
+            intake_ledger.c.content_hash.in_(sorted(digests)),
+        )
+        if conn is not None:
+            return {r.content_hash: r for r in conn.execute(q)}
+        with self.hub.db.read() as read:
+            return {r.content_hash: r for r in read.execute(q)}
+
     def _ledger(self, fmt: str, digest: str):
         with self.hub.db.read() as conn:
             return conn.execute(
@@ -276,15 +461,19 @@ class Intake:
                 )
             ).first()
 
-    def _record_ledger(self, conn, fmt, piece, message_id, outcome, patient, records, replaying) -> None:
-        values = {
+    @staticmethod
+    def _ledger_values(piece, message_id, outcome, patient, records, now) -> dict:
+        return {
             "source": piece.source[:512],
             "message_id": (message_id or "")[:200] or None,
             "outcome": outcome,
             "patient_id": patient,
             "records": records,
-            "received_at": dates.now_utc(),
+            "received_at": now,
         }
+
+    def _record_ledger(self, conn, fmt, piece, message_id, outcome, patient, records, replaying) -> None:
+        values = self._ledger_values(piece, message_id, outcome, patient, records, dates.now_utc())
         where = (
             intake_ledger.c.institution == self.org_id,
             intake_ledger.c.format == fmt,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.empi import resolve
 from hub.empi.tables import empi_key, empi_person
@@ -148,23 +148,40 @@ def test_reindex_rebuilds_the_index_from_the_stored_patients(app, client, db):
 
 
 def test_a_patient_written_outside_a_hub_transaction_is_indexed_too(db):
-    """A script writing rows itself (no Database.write): the index follows at once."""
-    from hub.fhir import dates
-    from hub.models import resource_tables
+    """A script's own transaction (no Database.write) writing through a Store: the index follows at once."""
+    from hub.fhir.registry import TYPES
+    from hub.fhir.store import Store
 
-    body = orjson.dumps(
-        {"resourceType": "Patient", "id": "raw-1", **patient(family="周", given="杰")}
-    ).decode()
     with db.engine.connect() as conn, conn.begin():
-        conn.execute(
-            resource_tables["Patient"]
-            .insert()
-            .values(
-                pid=987654, fhir_id="raw-1", version=1, last_updated=dates.now_utc(), deleted=False, body=body
-            )
-        )
+        Store(db, conn).create(TYPES["Patient"], patient(family="周", given="杰"), fid="raw-1")
     with db.read() as conn:
-        assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == 987654
+        pid = conn.execute(select(empi_person.c.pid).where(empi_person.c.fhir_id == "raw-1")).scalar()
+        assert pid is not None
+        assert conn.execute(select(empi_key.c.pid).where(empi_key.c.key == "n:zhoujie")).scalar() == pid
+
+
+def test_every_store_write_of_a_patient_keeps_the_index(db):
+    """Create, update, delete, and several at once (``create_many``): the index follows each."""
+    from hub.fhir.registry import TYPES
+    from hub.fhir.store import Store
+
+    rt = TYPES["Patient"]
+
+    def keys():
+        with db.read() as conn:
+            return set(conn.execute(select(empi_key.c.key).where(empi_key.c.key.like("n:%"))).scalars())
+
+    with db.write() as conn:
+        store = Store(db, conn)
+        store.create(rt, patient(family="周", given="杰"), fid="p-1")
+        store.update(rt, "p-1", {**patient(family="吴", given="杰"), "id": "p-1"})  # same transaction
+        store.create_many(
+            [(rt, patient(family="郑", given="敏"), "p-2"), (rt, patient(family="冯", given="敏"), None)]
+        )
+    assert {"n:wujie", "n:zhengmin", "n:fengmin"} <= keys() and "n:zhoujie" not in keys()
+    with db.write() as conn:
+        Store(db, conn).delete(rt, "p-2")
+    assert "n:zhengmin" not in keys()
 
 
 def test_patients_of_a_transaction_bundle_are_indexed(client, db):
@@ -202,3 +219,27 @@ def test_a_record_whose_identifiers_are_on_two_hub_patients_is_flagged(app, orgs
     r = _resolve(app, both, orgs["a"])
     assert r.outcome == "matched" and r.patient_id in (first.patient_id, second.patient_id)
     assert len(r.warnings) == 1 and "Patient/$merge" in r.warnings[0]
+
+
+def test_the_same_record_twice_in_one_transaction_is_resolved_once(app, orgs, monkeypatch):
+    """A CSV file names the patient on every row: the second time, nothing is asked or written."""
+    from hub.empi import resolver
+    from hub.models import resource_tables
+
+    hub = app.extensions["xietong"]
+    record = _without_id_card(patient(mrn="A-7"))
+    asked = []
+    real = resolver._resolve
+    monkeypatch.setattr(resolver, "_resolve", lambda *a, **k: asked.append(1) or real(*a, **k))
+    with hub.db.write() as conn:
+        first = resolve(conn, hub, record, orgs["a"])
+        again = resolve(conn, hub, dict(record), orgs["a"])
+        other = resolve(conn, hub, _without_id_card(patient(family="孙", given="丽", mrn="A-8")), orgs["a"])
+        third = resolve(conn, hub, dict(record), orgs["a"])  # a Patient was written meanwhile: asked
+        patients = conn.execute(select(func.count()).select_from(resource_tables["Patient"])).scalar()
+    assert (first.outcome, again.outcome, third.outcome) == ("new", "matched", "matched")
+    assert first.patient_id == again.patient_id == third.patient_id != other.patient_id
+    assert len(asked) == 3 and patients == 2
+    with hub.db.write() as conn:  # another transaction asks again
+        assert resolve(conn, hub, dict(record), orgs["a"]).patient_id == first.patient_id
+    assert len(asked) == 4

@@ -1,0 +1,256 @@
+"""Several pieces in one transaction, and several records in one write: the same outcome, rows,
+index entries, history and audit as one at a time; a piece that fails is quarantined alone."""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import func, select
+
+from adapters.tables import intake_ledger, intake_record
+from hub.fhir.registry import TYPES
+from hub.ingest.service import Intake, institution_principal
+from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
+from tests.adapters.conftest import count
+
+MRN = "http://his.yuxi-first.example/fhir/sid/mrn"
+LIS = "http://his.yuxi-first.example/fhir/CodeSystem/lis-item"
+
+
+def bundle(
+    mrn: str, family: str, given: str, birth: str, results: list[float], extra: dict | None = None
+) -> dict:
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:p-{mrn}",
+            "resource": {
+                "resourceType": "Patient",
+                "identifier": [{"system": MRN, "value": mrn}],
+                "name": [{"family": family, "given": [given]}],
+                "gender": "female",
+                "birthDate": birth,
+            },
+        }
+    ]
+    for k, value in enumerate(results):
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:o-{mrn}-{k}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": LIS, "code": "GLU"}], "text": "空腹血糖"},
+                    "subject": {"reference": f"urn:uuid:p-{mrn}"},
+                    "effectiveDateTime": "2026-11-15T08:30:00+08:00",
+                    "valueQuantity": {"value": value, "unit": "mmol/L"},
+                },
+            }
+        )
+    if extra is not None:
+        entries.append({"fullUrl": f"urn:uuid:x-{mrn}", "resource": extra})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def ndjson(*bundles: dict) -> bytes:
+    return b"\n".join(orjson.dumps(b) for b in bundles) + b"\n"
+
+
+def scalar(hub, q):
+    with hub.db.read() as conn:
+        return conn.execute(q).scalar_one()
+
+
+def test_a_failing_piece_in_a_group_is_quarantined_alone(hub):
+    flag = {
+        "resourceType": "Flag",
+        "status": "active",
+        "code": {"text": "跌倒风险"},
+        "subject": {"reference": "urn:uuid:p-G-2"},
+    }
+    payload = ndjson(
+        bundle("G-1", "王", "芳", "1961-01-02", [5.1, 6.2]),
+        bundle("G-2", "李", "娜", "1972-03-04", [7.3], extra=flag),  # a type the hub does not store
+        bundle("G-3", "赵", "敏", "1983-05-06", [4.4, 5.5, 6.6]),
+    )
+    intake = Intake(hub, "yuxi-first")
+    patients, observations = count(hub, "Patient"), count(hub, "Observation")
+    s = intake.run("fhir", payload, "three.ndjson")
+    assert [r.outcome for r in s.results] == ["stored", "quarantined", "stored"], s.as_json()
+    assert s.results[1].stage == "store" and "Flag" in s.results[1].reason
+    assert [r.records for r in s.results] == [2, 0, 3]
+    # Nothing of the failed piece: neither its patient nor its records nor its intake rows.
+    assert count(hub, "Patient") == patients + 2
+    assert count(hub, "Observation") == observations + 5
+    assert scalar(hub, select(func.count()).select_from(intake_record)) == 5
+    with hub.db.read() as conn:
+        ledger = sorted(conn.execute(select(intake_ledger.c.outcome, intake_ledger.c.records)).all())
+    assert [tuple(r) for r in ledger] == [("quarantined", 0), ("stored", 2), ("stored", 3)]
+    again = intake.run("fhir", payload, "three.ndjson")
+    assert (again.duplicate, again.stored, again.quarantined) == (3, 0, 0)
+    assert count(hub, "Observation") == observations + 5
+
+
+def test_a_group_stores_what_pieces_one_by_one_store(hub):
+    """The same Bundles as one payload (one group) and one payload each: the same outcomes, and per
+    piece one AuditEvent for its records (entities: the patient and every record)."""
+    people = [
+        ("A", "王", "芳", "1961-01-02"),
+        ("B", "李", "娜", "1972-03-04"),
+        ("C", "赵", "敏", "1983-05-06"),
+    ]
+    grouped = Intake(hub, "yuxi-first").run(
+        "fhir", ndjson(*(bundle(f"M-{k}", f, g, b, [5.0, 6.0]) for k, f, g, b in people)), "all.ndjson"
+    )
+    alone = [
+        Intake(hub, "yuxi-first").run(
+            "fhir",
+            orjson.dumps(bundle(f"N-{k}", "欧阳", g + "华", f"{int(b[:4]) + 5}{b[4:]}", [5.0, 6.0])),
+            f"{k}.json",
+        )
+        for k, f, g, b in people
+    ]
+    assert [(r.outcome, r.link, r.records) for r in grouped.results] == [
+        (r.outcome, r.link, r.records) for s in alone for r in s.results
+    ]
+    events = [orjson.loads(b) for b in _bodies(hub, "AuditEvent")]
+    for result in grouped.results + [r for s in alone for r in s.results]:
+        about = [
+            e
+            for e in events
+            if e.get("subtype", [{}])[0].get("code") == "create"
+            and any(
+                (x.get("what") or {}).get("reference") == f"Patient/{result.patient_id}"
+                for x in e.get("entity", [])
+            )
+            and any("Observation/" in (x.get("what") or {}).get("reference", "") for x in e.get("entity", []))
+        ]
+        assert len(about) == 1, about
+        assert sum("Observation/" in x["what"]["reference"] for x in about[0]["entity"]) == 2
+
+
+def test_a_record_sent_again_in_the_same_group_is_updated_not_doubled(hub):
+    first = bundle("U-1", "周", "杰", "1990-09-09", [5.0])
+    first["entry"][1]["fullUrl"] = "http://his.yuxi-first.example/fhir/Observation/lab-77"
+    second = orjson.loads(orjson.dumps(first))
+    second["entry"][1]["resource"]["valueQuantity"]["value"] = 9.9
+    observations = count(hub, "Observation")
+    s = Intake(hub, "yuxi-first").run("fhir", ndjson(first, second), "twice.ndjson")
+    assert [r.outcome for r in s.results] == ["stored", "stored"], s.as_json()
+    assert count(hub, "Observation") == observations + 1
+    key = "fhir|http://his.yuxi-first.example/fhir/Observation/lab-77"
+    with hub.db.read() as conn:
+        fid = conn.execute(
+            select(intake_record.c.fhir_id).where(intake_record.c.source_key == key)
+        ).scalar_one()
+        t = resource_tables["Observation"]
+        row = conn.execute(select(t.c.version, t.c.body).where(t.c.fhir_id == fid)).one()
+    assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 9.9
+
+
+def _bodies(hub, rtype):
+    t = resource_tables[rtype]
+    with hub.db.read() as conn:
+        return list(conn.execute(select(t.c.body)).scalars())
+
+
+def _observation(patient: str, value: float, code: str) -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": "血糖"},
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": "2026-11-15T08:30:00+08:00",
+        "valueQuantity": {"value": value, "unit": "mmol/L"},
+        "performer": [{"display": "检验科"}],
+    }
+
+
+def test_create_many_writes_what_create_writes(hub):
+    """Rows, history, index rows and audited references: create_many as create one by one."""
+    org = Intake(hub, "yuxi-first").org_id
+    principal = institution_principal(org)
+    obs = TYPES["Observation"]
+    with hub.db.write() as conn:
+        patient = hub.fhir.store(conn, principal).create(
+            TYPES["Patient"], {"resourceType": "Patient", "name": [{"family": "钱", "given": ["敏"]}]}
+        )
+    items = [(patient.id, 5.5, "2345-7"), (patient.id, 6.6, "14771-0"), (patient.id, 7.7, "2345-7")]
+    with hub.db.write() as conn:
+        store = hub.fhir.store(conn, principal)
+        one = [store.create(obs, _observation(*item), fid=f"one-{n}") for n, item in enumerate(items)]
+    with hub.db.write() as conn:
+        store = hub.fhir.store(conn, principal)
+        many = store.create_many([(obs, _observation(*item), f"many-{n}") for n, item in enumerate(items)])
+    assert [(s.version, s.tenant, s.patient, s.method) for s in one] == [
+        (s.version, s.tenant, s.patient, s.method) for s in many
+    ]
+
+    def same(body: str, fid: str) -> dict:
+        d = orjson.loads(body)
+        assert d["id"] == fid and d["meta"]["versionId"] == "1"
+        del d["id"], d["meta"]["lastUpdated"]
+        return d
+
+    t = resource_tables["Observation"]
+    h = resource_history
+    with hub.db.read() as conn:
+        for a, b in zip(one, many, strict=True):
+            rows = {
+                s.id: conn.execute(
+                    select(
+                        t.c.pid,
+                        t.c.version,
+                        t.c.deleted,
+                        t.c.tenant,
+                        t.c.patient,
+                        t.c.date_low,
+                        t.c.date_high,
+                        t.c.body,
+                    ).where(t.c.fhir_id == s.id)
+                ).one()
+                for s in (a, b)
+            }
+            ra, rb = rows[a.id], rows[b.id]
+            assert ra[1:6] == rb[1:6] and ra.date_high == rb.date_high
+            assert same(ra.body, a.id) == same(rb.body, b.id)
+            hist = {
+                s.id: conn.execute(
+                    select(h.c.version, h.c.res_type, h.c.method, h.c.deleted, h.c.body).where(
+                        h.c.pid == rows[s.id].pid
+                    )
+                ).all()
+                for s in (a, b)
+            }
+            assert (
+                [r[:4] for r in hist[a.id]]
+                == [r[:4] for r in hist[b.id]]
+                == [(1, "Observation", "POST", False)]
+            )
+            assert hist[a.id][0].body == ra.body and hist[b.id][0].body == rb.body
+            for table in (idx_token, idx_string, idx_date, idx_ref):
+                cols = [c for c in table.c if c.name not in ("pid", "id")]
+                got = {
+                    s.id: sorted(
+                        tuple(str(v) for v in r)
+                        for r in conn.execute(select(*cols).where(table.c.pid == rows[s.id].pid))
+                    )
+                    for s in (a, b)
+                }
+                assert got[a.id] == got[b.id], table.name
+    # Audit: one event per record one by one; one event for the patient's three records at once.
+    events = [orjson.loads(b) for b in _bodies(hub, "AuditEvent")]
+
+    def entities(prefix: str) -> list[list[str]]:
+        out = []
+        for e in events:
+            refs = [(x.get("what") or {}).get("reference", "") for x in e.get("entity", [])]
+            if any(r.startswith(f"Observation/{prefix}") for r in refs):
+                out.append(sorted(refs))
+        return out
+
+    assert len(entities("one-")) == 3 and len(entities("many-")) == 1
+    assert entities("many-")[0] == sorted(
+        [f"Patient/{patient.id}"] + [f"Observation/{s.id}/_history/1" for s in many]
+    )
+    assert sorted(r for refs in entities("one-") for r in refs if r.startswith("Observation/")) == sorted(
+        f"Observation/{s.id}/_history/1" for s in one
+    )
