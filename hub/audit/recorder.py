@@ -48,18 +48,28 @@ class Touched:
         return self.id if self.type == "Patient" else self.patient
 
 
-def record_write(db: Database, conn, principal: Principal, subtype: str, touched: Touched) -> None:
-    """In the caller's transaction: the change and its record commit together."""
+def record_write(
+    db: Database, conn, principal: Principal, subtype: str, touched: Touched | list[Touched]
+) -> None:
+    """In the caller's transaction: the change and its record commit together. Several records
+    changed at once get one event per patient (BALP), naming every record of that patient."""
     if principal.kind == "system" and principal.id == "audit":
         return
-    event = events.rest_event(
-        principal,
-        subtype,
-        patient_id=touched.patient_id,
-        entities=[touched.reference],
-        request_meta=meta_of(principal),
+    by_patient: dict[str | None, list[str]] = defaultdict(list)
+    for t in touched if isinstance(touched, list) else [touched]:
+        by_patient[t.patient_id].append(t.reference)
+    meta = meta_of(principal)
+    chain.append_many(
+        db,
+        conn,
+        [
+            (
+                events.rest_event(principal, subtype, patient_id=p, entities=refs, request_meta=meta),
+                chain.FROM_EVENT,
+            )
+            for p, refs in by_patient.items()
+        ],
     )
-    chain.append(db, conn, event)
 
 
 def record_access(

@@ -192,8 +192,8 @@ class Store:
             )
         return self._recorded_many("create", stored, [pids[s.id] for s in stored])
 
-    def _insert_many(self, rt: ResourceType, when, prepared) -> list[int]:
-        """SQLite: the rows of ``create_many`` (and of ``append_only``; ``history=False``)."""
+    def _insert_many(self, rt: ResourceType, when, prepared, history: bool = True) -> list[int]:
+        """SQLite: the rows of ``create_many`` (and of ``append_only``: ``history=False``)."""
         pids = self.db.allocate_pids(self.conn, len(prepared))
         self.conn.execute(
             insert(resource_tables[rt.name]),
@@ -213,22 +213,23 @@ class Store:
                 for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
             ],
         )
-        self.conn.execute(
-            insert(resource_history),
-            [
-                {
-                    "pid": pid,
-                    "version": 1,
-                    "res_type": rt.name,
-                    "fhir_id": fid,
-                    "last_updated": when,
-                    "method": "POST",
-                    "deleted": False,
-                    "body": text,
-                }
-                for pid, (fid, _, text, _) in zip(pids, prepared, strict=True)
-            ],
-        )
+        if history:
+            self.conn.execute(
+                insert(resource_history),
+                [
+                    {
+                        "pid": pid,
+                        "version": 1,
+                        "res_type": rt.name,
+                        "fhir_id": fid,
+                        "last_updated": when,
+                        "method": "POST",
+                        "deleted": False,
+                        "body": text,
+                    }
+                    for pid, (fid, _, text, _) in zip(pids, prepared, strict=True)
+                ],
+            )
         self._index_many(list(zip(pids, (x[3] for x in prepared), strict=True)))
         return pids
 
@@ -251,28 +252,7 @@ class Store:
         if not prepared:
             return []
         if self.db.is_sqlite:
-            pids = self.db.allocate_pids(self.conn, len(prepared))
-            table = resource_tables[rt.name]
-            self.conn.execute(
-                insert(table),
-                [
-                    {
-                        "pid": pid,
-                        "fhir_id": fid,
-                        "version": 1,
-                        "last_updated": when,
-                        "deleted": False,
-                        "tenant": tenant,
-                        "patient": rows.patient,
-                        "date_low": rows.date_low,
-                        "date_high": rows.date_high,
-                        "body": text,
-                    }
-                    for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
-                ],
-            )
-            for pid, (_, _, _, rows) in zip(pids, prepared, strict=True):
-                self._index(pid, rows)
+            pids = self._insert_many(rt, when, prepared, history=False)
             if mark is not None:
                 self.conn.execute(insert(mark), [{"pid": pid} for pid in pids])
         else:
@@ -377,33 +357,7 @@ class Store:
         )
 
     def _index(self, pid: int, rows: IndexRows) -> None:
-        c = self.conn
-        if rows.tokens:
-            c.execute(
-                insert(idx_token),
-                [
-                    {"pid": pid, "hash_sys_value": a, "hash_value": b, "sort_date": rows.date_low}
-                    for a, b in _dedupe_tokens(rows.tokens)
-                ],
-            )
-        if rows.strings:
-            c.execute(
-                insert(idx_string),
-                [
-                    {"pid": pid, "hash_identity": h, "value_norm": n[:512], "value_exact": e[:512]}
-                    for h, n, e in rows.strings
-                ],
-            )
-        if rows.dates:
-            c.execute(
-                insert(idx_date),
-                [{"pid": pid, "hash_identity": h, "low": lo, "high": hi} for h, lo, hi in rows.dates],
-            )
-        if rows.refs:
-            c.execute(
-                insert(idx_ref),
-                [{"pid": pid, "hash_identity": h, "target_type": t, "target_id": i} for h, t, i in rows.refs],
-            )
+        self._index_many([(pid, rows)])
 
     def _index_many(self, items: list[tuple[int, IndexRows]]) -> None:
         """The index rows of several records, one statement per index table."""
@@ -436,28 +390,19 @@ class Store:
         """The audit of several changes made at once: one AuditEvent per patient (BALP), in this
         transaction, naming every record of that patient; write hooks and notifications as
         ``_recorded``."""
-        from hub.audit import chain, events  # the audit trail stores through a Store
-        from hub.audit.recorder import Touched, meta_of
+        from hub.audit.recorder import Touched, record_write  # the recorder stores through a Store
 
         for s, pid in zip(stored, pids, strict=True):
             for hook in WRITE_HOOKS.get(s.type, ()):
                 hook(self, subtype, s, pid)
 
-        principal = self.policy.principal
-        if not (principal.kind == "system" and principal.id == "audit"):
-            by_patient: dict[str | None, list[str]] = {}
-            for s in stored:
-                t = Touched(s.type, s.id, s.tenant, s.patient, s.version)
-                by_patient.setdefault(t.patient_id, []).append(t.reference)
-            meta = meta_of(principal)
-            batch = [
-                (
-                    events.rest_event(principal, subtype, patient_id=p, entities=refs, request_meta=meta),
-                    chain.FROM_EVENT,
-                )
-                for p, refs in by_patient.items()
-            ]
-            chain.append_many(self.db, self.conn, batch)
+        record_write(
+            self.db,
+            self.conn,
+            self.policy.principal,
+            subtype,
+            [Touched(s.type, s.id, s.tenant, s.patient, s.version) for s in stored],
+        )
         if any(s.type in NOTIFIED for s in stored):
             from hub.notify.outbox import on_write
 
