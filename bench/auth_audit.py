@@ -33,6 +33,7 @@ import argparse
 import collections
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -576,10 +577,15 @@ def cross_read_record_cost(db, principal, meta) -> dict:
     k requests to a transaction as the group writer does under load, on both sides of the
     connection: this process (build + store) and its PostgreSQL backend (read from /proc, so only
     when the server runs on this machine). Then the chainer's CPU per event linking them."""
-    from hub.audit import chain
-    from hub.audit.recorder import Touched, _access_events
+    from hub.audit import chain, writer
+    from hub.audit.recorder import Touched, access_record
 
-    touched = {patient_id(0): [Touched("Observation", obs_id(0, 0), ORG["a"], patient_id(0), 1)]}
+    versions = itertools.count(1_000_000)  # a version never read before: every read discloses
+
+    def record():
+        t = Touched("Observation", obs_id(0, 0), ORG["a"], patient_id(0), next(versions))
+        return access_record(b_principal, "read", {patient_id(0): [t]})
+
     b_principal = dataclasses.replace(principal, organization=ORG["b"])
     out: dict = {}
     with db.engine.connect() as conn:
@@ -591,8 +597,7 @@ def cross_read_record_cost(db, principal, meta) -> dict:
             n = max(1200 // k, 20)
 
             def group(k=k):
-                items = [e for _ in range(k) for e in _access_events(b_principal, "read", touched, None)]
-                chain.append_many(db, conn, items)
+                chain.append_many(db, conn, writer.events_of([record() for _ in range(k)], conn))
                 conn.commit()
 
             for _ in range(3):

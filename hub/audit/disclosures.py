@@ -8,36 +8,45 @@ accesses of data it already holds, each recorded by its own access event (who, w
 the query), not new disclosures. A new version, another institution or another purpose is a new
 disclosure.
 
-``claim`` inserts the versions being read into ``audit_disclosure`` in the transaction that writes
-their events and returns those that were not there. Two transactions that claim the same version at
-once: the second waits for the first and finds it there (PostgreSQL: the primary key; SQLite: one
-writer at a time), so exactly one of them writes the pair.
+``claim`` inserts the keys ``(recipient, purpose, Type/id/_history/version)`` being disclosed into
+``audit_disclosure`` in the transaction that writes their events and returns those that were not
+there. The group writer claims every waiting request's keys in one statement. Two transactions that
+claim the same key at once: the second waits for the first and finds it there (PostgreSQL: the
+primary key; SQLite: one writer at a time), so exactly one of them writes the pair.
+
+The statement's text is fixed (the keys travel as one JSON parameter), so it is prepared once per
+connection rather than compiled for every number of keys.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
+from collections.abc import Iterable
 
-from hub.audit.tables import audit_disclosure
-from hub.auth.principal import Principal
+import orjson
+
+Key = tuple[str, str, str]  # recipient institution, purpose of use, Type/id/_history/version
+
+_SQL = {
+    "postgresql": (
+        "INSERT INTO audit_disclosure (recipient, purpose, reference) "
+        "SELECT k->>0, k->>1, k->>2 FROM jsonb_array_elements(%(keys)s::jsonb) AS k "
+        "ON CONFLICT DO NOTHING RETURNING recipient, purpose, reference"
+    ),
+    # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+    "sqlite": (
+        "INSERT INTO audit_disclosure (recipient, purpose, reference) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+        "FROM json_each(:keys) WHERE true "
+        "ON CONFLICT DO NOTHING RETURNING recipient, purpose, reference"
+    ),
+}
 
 
-def claim(conn, principal: Principal, references: list[str]) -> set[str]:
-    """The ``references`` (``Type/id/_history/v``) not yet disclosed to the principal's institution
-    for its purpose, now recorded as disclosed (in ``conn``'s transaction)."""
-    refs = sorted(set(references))
-    if not refs or principal.organization is None:
-        return set(refs)
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = (
-        dialect.insert(audit_disclosure)
-        .values(
-            [
-                {"recipient": principal.organization, "purpose": principal.purpose, "reference": r}
-                for r in refs
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(audit_disclosure.c.reference)
-    )
-    return set(conn.execute(stmt).scalars())
+def claim(conn, keys: Iterable[Key]) -> set[Key]:
+    """The ``keys`` not yet in the ledger, now recorded there (in ``conn``'s transaction)."""
+    todo = sorted(set(keys))  # one order for every transaction: concurrent claims cannot deadlock
+    if not todo:
+        return set()
+    sql = _SQL["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
+    rows = conn.exec_driver_sql(sql, {"keys": orjson.dumps(todo).decode()})
+    return {tuple(r) for r in rows}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.audit import chain, disclosures, events
@@ -93,57 +94,62 @@ def record_access(
     by_patient: dict[str | None, list[Touched]] = defaultdict(list)
     for t in foreign:
         by_patient[t.patient_id].append(t)
-
-    def events_of(conn) -> list[tuple[dict, object]]:
-        return _access_events(principal, subtype, by_patient, query, conn)
-
+    record = access_record(principal, subtype, by_patient, query)
     if conn is not None:
-        chain.append_many(db, conn, events_of(conn))
+        chain.append_many(db, conn, record.build(disclosures.claim(conn, record.keys)))
         return
     # Committed together with other requests' records; the read answers only once it is committed.
-    writer_for(db).write(events_of)
+    writer_for(db).write(record)
 
 
-def _access_events(
-    principal: Principal, subtype: str, by_patient: dict, query, conn=None
-) -> list[tuple[dict, object]]:
-    """Every event of the request: per patient, the access, and the disclosure pair of each source
-    institution whose record versions are disclosed now (``conn``: claimed in the ledger in that
-    transaction; None: every one, as if none had crossed before)."""
+@dataclass(frozen=True)
+class AccessRecord:
+    """A read's record, which depends on the ledger: ``keys`` are the disclosures it would make
+    (claimed in the transaction that writes it), ``build(new)`` its events once the keys ``new``
+    to the ledger are known -- the access per patient, and the export/import pair per patient and
+    source institution of the versions that cross now."""
+
+    keys: list[disclosures.Key]
+    build: Callable[[set[disclosures.Key]], list[tuple[dict, object]]]
+
+
+def access_record(principal: Principal, subtype: str, by_patient: dict, query=None) -> AccessRecord:
     meta = meta_of(principal)
-    batch: list[tuple[dict, object]] = []
-    crossing = []  # (patient, source institution, the references it discloses)
+    accesses: list[tuple[dict, object]] = []
+    crossing = []  # (patient, source institution, the references it would disclose)
     for patient, items in by_patient.items():
         refs = [t.reference for t in items]
         event = events.rest_event(
             principal, subtype, patient_id=patient, entities=refs, query=query, request_meta=meta
         )
-        batch.append((event, chain.FROM_EVENT))
+        accesses.append((event, chain.FROM_EVENT))
         if patient is None or principal.organization is None:
             continue
         for source in sorted({t.tenant for t in items if t.tenant and t.tenant != principal.organization}):
             crossing.append((patient, source, [t.reference for t in items if t.tenant == source]))
-    if not crossing:
+    recipient, purpose = principal.organization, principal.purpose
+
+    def build(new: set[disclosures.Key]) -> list[tuple[dict, object]]:
+        batch = list(accesses)
+        for patient, source, refs in crossing:
+            disclosed = [r for r in refs if (recipient, purpose, r) in new]
+            if not disclosed:
+                continue
+            export, imported = events.disclosure_pair(
+                source,
+                recipient,
+                patient,
+                disclosed,
+                purpose,
+                principal=principal,
+                request_meta=meta,
+                disclosure_id=str(uuid.uuid4()),
+            )
+            batch += [(export, source), (imported, recipient)]
         return batch
-    new = (
-        None if conn is None else disclosures.claim(conn, principal, [r for _, _, rs in crossing for r in rs])
-    )
-    for patient, source, refs in crossing:
-        disclosed = refs if new is None else [r for r in refs if r in new]
-        if not disclosed:
-            continue
-        export, imported = events.disclosure_pair(
-            source,
-            principal.organization,
-            patient,
-            disclosed,
-            principal.purpose,
-            principal=principal,
-            request_meta=meta,
-            disclosure_id=str(uuid.uuid4()),
-        )
-        batch += [(export, source), (imported, principal.organization)]
-    return batch
+
+    keys = [(recipient, purpose, r) for _, _, refs in crossing for r in refs]
+    return AccessRecord(keys, build)
 
 
 def record_denied(

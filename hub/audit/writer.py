@@ -8,6 +8,12 @@ the requests when it has committed -- so a commit is shared by every read that a
 previous one was being written. Nothing is waited for on purpose: alone, a request's events commit
 at once; under load, batches form by themselves.
 
+A request's record may depend on the disclosure ledger (``hub.audit.disclosures``): which of the
+record versions it returns cross to its institution for the first time. The writer claims every
+waiting request's disclosures in one statement of the batch's transaction, then has each request
+build its events from those that were new (a version two requests of one batch disclose goes to
+the first of them).
+
 If a batch fails, each request's events are retried in a transaction of their own, so that one bad
 record fails only its own request (which then answers an error, not the records).
 """
@@ -18,7 +24,7 @@ import logging
 import queue
 import threading
 
-from hub.audit import chain
+from hub.audit import chain, disclosures
 from hub.db import Database
 
 log = logging.getLogger(__name__)
@@ -49,10 +55,10 @@ class GroupWriter:
         self._thread.start()
 
     def write(self, items) -> None:
-        """Commit ``items`` (``(event, tenant)``, as ``chain.append_many`` takes them), or what
-        ``items(conn)`` returns when called inside the writer's transaction (a record that depends on
-        what the trail already holds); returns once they are committed, raises ``AuditWriteFailed``
-        if they could not be."""
+        """Commit ``items``: ``(event, tenant)`` pairs, as ``chain.append_many`` takes them, or a
+        record that depends on the ledger (``keys`` to claim, ``build(new)`` its events; see
+        ``recorder.AccessRecord``); returns once they are committed, raises ``AuditWriteFailed`` if
+        they could not be."""
         job = _Job(items)
         self._queue.put(job)
         if not job.done.wait(WAIT_SECONDS):
@@ -87,7 +93,7 @@ class GroupWriter:
     def _commit(self, batch: list[_Job]) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, [item for job in batch for item in _items(job, conn)])
+                chain.append_many(self.db, conn, events_of([job.items for job in batch], conn))
         except Exception:
             if len(batch) == 1:
                 self._one(batch[0])
@@ -104,7 +110,7 @@ class GroupWriter:
     def _one(self, job: _Job) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, _items(job, conn))
+                chain.append_many(self.db, conn, events_of([job.items], conn))
             self.commits += 1
             self.requests += 1
         except Exception as exc:  # the request that owns it turns this into its error
@@ -112,8 +118,20 @@ class GroupWriter:
         job.done.set()
 
 
-def _items(job: _Job, conn) -> list:
-    return job.items(conn) if callable(job.items) else job.items
+def events_of(records: list, conn) -> list:
+    """The events of ``records`` (what ``write`` takes), in order, with the ledger claimed for all
+    of them in one statement of ``conn``'s transaction."""
+    claiming = [r for r in records if not isinstance(r, list)]
+    new = disclosures.claim(conn, (k for r in claiming for k in r.keys)) if claiming else set()
+    out = []
+    for r in records:
+        if isinstance(r, list):
+            out += r
+            continue
+        mine = {k for k in r.keys if k in new}
+        new -= mine
+        out += r.build(mine)
+    return out
 
 
 _LOCK = threading.Lock()
