@@ -131,3 +131,42 @@ def test_a_lost_connection_is_retried_on_a_new_one(db, database_url):
     writer.write([(sample_event(1), chain.FROM_EVENT)])
     writer.stop()
     assert scalar(db, "SELECT count(*) FROM res_auditevent") == 2
+
+
+def _first_read(org: str, version: int):
+    """A read by ``org`` of version ``version`` of a county hospital's Observation about one patient."""
+    from hub.audit.recorder import Touched, access_record
+    from hub.auth.principal import Principal
+
+    reader = Principal("client", f"client-{org}", org, "institution", ("system/*.rs",))
+    seen = Touched("Observation", "obs-1", "org-county-1", "pat-1", version)
+    return access_record(reader, "read", {"pat-1": [seen]})
+
+
+def _kinds(items) -> list[str]:
+    return [e["type"]["code"] for e, _ in items]
+
+
+def test_a_batch_claims_its_disclosures_together_and_the_first_request_gets_the_pair(db):
+    from hub.audit.writer import events_of
+
+    with db.write() as conn:
+        first, same, other_org, new_version = (
+            _first_read("org-tertiary", 1),
+            _first_read("org-tertiary", 1),
+            _first_read("org-township-1", 1),
+            _first_read("org-tertiary", 2),
+        )
+        items = events_of([first, same, [(sample_event(0), chain.FROM_EVENT)], other_org, new_version], conn)
+    # Per request: its access event; the pair (export + import) where a version crosses first.
+    assert _kinds(items) == [
+        "rest", "110106", "110107",  # first: access + the pair
+        "rest",  # same version, same recipient, same batch: an access only
+        "rest",  # a plain list of events passes through as it is
+        "rest", "110106", "110107",  # another institution: its own disclosure
+        "rest", "110106", "110107",  # a new version: a new disclosure
+    ]  # fmt: skip
+    with db.write() as conn:
+        again = events_of([_first_read("org-tertiary", 1), _first_read("org-township-1", 2)], conn)
+    assert _kinds(again) == ["rest", "rest", "110106", "110107"]
+    assert scalar(db, "SELECT count(*) FROM audit_disclosure") == 4
