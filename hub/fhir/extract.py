@@ -43,13 +43,16 @@ def _h(rtype: str, param: str) -> int:
     return h64(rtype, param)
 
 
+@lru_cache(maxsize=16384)
 def token_hashes(rtype: str, param: str, system: str | None, code: str) -> tuple[int, int]:
-    """(hash_sys_value, hash_value): with the system ('' when it has none) and without."""
+    """(hash_sys_value, hash_value): with the system ('' when it has none) and without. Cached: the
+    same codes recur on every record (statuses, LOINC codes, an AuditEvent's type and action)."""
     return h64(rtype, param, system or "", code), h64(rtype, param, code)
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
-    """Case- and accent-insensitive form used for string search."""
+    """Case- and accent-insensitive form used for string search (cached: names and places recur)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
@@ -122,10 +125,12 @@ def walk(node, path: str, choices: tuple[str, ...] | None = None):
     return current
 
 
+@lru_cache(maxsize=16384)
 def parse_reference(ref: str, absolute: bool = False) -> tuple[str, str] | None:
     """``Type/id`` or ``Type/id/_history/v`` -> (type, id); None for anything else (contained,
     ``urn:``, conditional, malformed). An absolute URL is another server's resource unless
-    ``absolute`` says the caller has checked it is this server's."""
+    ``absolute`` says the caller has checked it is this server's. Cached: the same patients,
+    organizations and practitioners are referred to by record after record."""
     if not ref or ref.startswith(("#", "urn:")) or "?" in ref:
         return None
     if "://" in ref and not absolute:
