@@ -24,7 +24,6 @@ from hub.fhir.registry import (
     STRING,
     TOKEN,
     URI,
-    Param,
     ResourceType,
 )
 
@@ -92,37 +91,52 @@ def walk(node, path: str, choices: tuple[str, ...] | None = None):
     only the ``choices`` types are taken when given: ``onsetString`` is no date)."""
     current = [node]
     for segment, choice, filt in _steps(path):
-        nxt = []
-        for item in current:
-            if not isinstance(item, dict):
-                continue
-            if choice:
-                n = len(segment)
-                values = [
-                    v
-                    for k, v in item.items()
-                    if k.startswith(segment)
-                    and len(k) > n
-                    and k[n].isupper()
-                    and (choices is None or k[n:] in choices)
-                ]
-            else:
-                v = item.get(segment)
-                if v is None:
-                    continue
-                values = (v,)
-            for v in values:
-                if isinstance(v, list):
-                    if filt is None:
-                        nxt.extend(v)
+        nxt: list = []
+        if not choice and filt is None:  # the common step: a plain element name
+            for item in current:
+                if type(item) is dict:
+                    v = item.get(segment)
+                    if v is None:
+                        continue
+                    if type(v) is list:
+                        nxt += v
                     else:
-                        nxt.extend(one for one in v if isinstance(one, dict) and one.get(filt[0]) == filt[1])
-                elif filt is None or (isinstance(v, dict) and v.get(filt[0]) == filt[1]):
-                    nxt.append(v)
+                        nxt.append(v)
+        else:
+            for item in current:
+                if isinstance(item, dict):
+                    nxt += _step(item, segment, choice, filt, choices)
         if not nxt:
             return nxt
         current = nxt
     return current
+
+
+def _step(item: dict, segment: str, choice: bool, filt, choices) -> list:
+    """One step of ``walk`` that is a choice element or carries a filter."""
+    if choice:
+        n = len(segment)
+        values = [
+            v
+            for k, v in item.items()
+            if k.startswith(segment)
+            and len(k) > n
+            and k[n].isupper()
+            and (choices is None or k[n:] in choices)
+        ]
+    else:
+        v = item.get(segment)
+        values = [] if v is None else [v]
+    out = []
+    for v in values:
+        if isinstance(v, list):
+            if filt is None:
+                out.extend(v)
+            else:
+                out.extend(one for one in v if isinstance(one, dict) and one.get(filt[0]) == filt[1])
+        elif filt is None or (isinstance(v, dict) and v.get(filt[0]) == filt[1]):
+            out.append(v)
+    return out
 
 
 @lru_cache(maxsize=16384)
@@ -146,7 +160,8 @@ def parse_reference(ref: str, absolute: bool = False) -> tuple[str, str] | None:
     return rtype, fid
 
 
-def _tokens(value, param: Param) -> list[tuple[str | None, str]]:
+def _tokens(value, telecom: bool) -> list[tuple[str | None, str]]:
+    """(system, code) pairs of a token value; ``telecom``: the parameter indexes ContactPoints."""
     if isinstance(value, bool):
         return [(None, "true" if value else "false")]
     if isinstance(value, str | int):
@@ -155,7 +170,7 @@ def _tokens(value, param: Param) -> list[tuple[str | None, str]]:
         return []
     if "coding" in value or "text" in value and "system" not in value and "value" not in value:
         return [(c.get("system"), c["code"]) for c in value.get("coding", []) if c.get("code")]
-    if param.paths and any(p.startswith("telecom") for p in param.paths):
+    if telecom:
         return [(None, value["value"])] if value.get("value") else []
     if "value" in value:  # Identifier
         return [(value.get("system"), value["value"])]
@@ -208,50 +223,70 @@ def extract(rtype: ResourceType, resource: dict) -> IndexRows:
         raise Unprocessable(f"{rtype.name}: {exc}", [rtype.name]) from None
 
 
-_PLANS: dict[str, tuple] = {}
+@dataclass(frozen=True)
+class _Step:
+    """How one search parameter of a type is indexed, worked out once per type."""
+
+    name: str
+    kind: str  # TOKEN (and URI), STRING, DATE, REFERENCE
+    paths: tuple[str, ...]
+    choices: tuple[str, ...] | None  # for DATE: the choice types a path takes
+    hid: int  # h64(type, param)
+    telecom: bool  # a token parameter over ContactPoints (its value, never a system)
+    strip: bool  # a token whose codes are stripped (phone numbers)
+    column: str | None  # "date": the type's date column; "patient": its patient column
+    targets: tuple[str, ...]
 
 
-def _plan(rtype: ResourceType) -> tuple:
-    """The parameters a type's records are indexed by, with the choice types their paths take."""
+_PLANS: dict[str, tuple[_Step, ...]] = {}
+
+
+def _plan(rtype: ResourceType) -> tuple[_Step, ...]:
+    """The parameters a type's records are indexed by, each with what indexing it needs."""
     plan = _PLANS.get(rtype.name)
     if plan is None:
         params = [*rtype.params.values()] + [p for p in COMMON_PARAMS.values() if p.name not in COLUMN_PARAMS]
-        plan = _PLANS[rtype.name] = tuple((p, DATE_CHOICES if p.type == DATE else None) for p in params)
+        plan = _PLANS[rtype.name] = tuple(
+            _Step(
+                name=p.name,
+                kind=TOKEN if p.type == URI else p.type,
+                paths=p.paths,
+                choices=DATE_CHOICES if p.type == DATE else None,
+                hid=_h(rtype.name, p.name),
+                telecom=any(path.startswith("telecom") for path in p.paths),
+                strip=p.name == "phone",
+                column=(
+                    "date"
+                    if p.type == DATE and p.name == rtype.date_param
+                    else "patient"
+                    if p.type == REFERENCE and p.name == rtype.patient_param
+                    else None
+                ),
+                targets=p.targets,
+            )
+            for p in params
+        )
     return plan
 
 
 def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
     rows = IndexRows()
     name = rtype.name
-    for param, choices in _plan(rtype):
-        paths = param.paths
+    for step in _plan(rtype):
+        paths = step.paths
         if len(paths) == 1:
-            values = walk(resource, paths[0], choices)
+            values = walk(resource, paths[0], step.choices)
         else:
-            values = [v for path in paths for v in walk(resource, path, choices)]
+            values = [v for path in paths for v in walk(resource, path, step.choices)]
         if not values:
             continue
-        if param.type in (TOKEN, URI):
+        kind = step.kind
+        if kind == TOKEN:
+            add = rows.tokens.add
             for v in values:
-                for system, code in _tokens(v, param):
-                    code = code.strip() if param.name in ("phone",) else code
-                    rows.tokens.add(token_hashes(name, param.name, system, code))
-        elif param.type == STRING:
-            hid = _h(name, param.name)
-            for v in values:
-                for s in _strings(v):
-                    rows.strings.add((hid, normalise(s), s))
-        elif param.type == DATE:
-            ranges = [r for v in values for r in _date_ranges(v)]
-            if not ranges:
-                continue
-            if param.name == rtype.date_param:
-                rows.date_low = min(r[0] for r in ranges)
-                rows.date_high = max(r[1] for r in ranges)
-            else:
-                hid = _h(name, param.name)
-                rows.dates.update((hid, lo, hi) for lo, hi in ranges)
-        elif param.type == REFERENCE:
+                for system, code in _tokens(v, step.telecom):
+                    add(token_hashes(name, step.name, system, code.strip() if step.strip else code))
+        elif kind == REFERENCE:
             targets = [
                 t
                 for v in values
@@ -259,11 +294,26 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
                 for t in [parse_reference(v.get("reference", ""))]
                 if t
             ]
-            if param.targets:
-                targets = [t for t in targets if t[0] in param.targets]
-            if param.name == rtype.patient_param:
+            if step.targets:
+                targets = [t for t in targets if t[0] in step.targets]
+            if step.column == "patient":
                 rows.patient = targets[0][1] if targets else None
             else:
-                hid = _h(name, param.name)
+                hid = step.hid
                 rows.refs.update((hid, tt, tid) for tt, tid in targets)
+        elif kind == STRING:
+            hid = step.hid
+            for v in values:
+                for text in _strings(v):
+                    rows.strings.add((hid, normalise(text), text))
+        elif kind == DATE:
+            ranges = [r for v in values for r in _date_ranges(v)]
+            if not ranges:
+                continue
+            if step.column == "date":
+                rows.date_low = min(r[0] for r in ranges)
+                rows.date_high = max(r[1] for r in ranges)
+            else:
+                hid = step.hid
+                rows.dates.update((hid, lo, hi) for lo, hi in ranges)
     return rows
