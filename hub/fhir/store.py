@@ -679,7 +679,13 @@ def _append_sql(table: str, mark: str | None, history: bool = False) -> str:
     number ``k`` of its record) that the server unpacks with ``json_to_recordset``: psycopg dumps a
     Python list into an array parameter element by element, in Python, and a dozen of them cost more
     client CPU than the rest of the request's audit; orjson writes the document in microseconds.
-    ``history``: with their first ``resource_history`` rows too (``Store.create_many``)."""
+    ``history``: with their first ``resource_history`` rows too (``Store.create_many``).
+
+    The number of records and the bodies are read through sub-selects, so that the planner cannot
+    see how many there are: a plan made for the values at hand (``generate_series`` and ``unnest``
+    count a constant's rows) looked cheaper than the generic plan every time, so PostgreSQL kept
+    planning the statement afresh on every execution instead of using its prepared generic plan
+    (half a millisecond of server CPU per statement)."""
     marked = (
         f"""
 m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
@@ -691,9 +697,10 @@ m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
 h AS (INSERT INTO resource_history (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
       SELECT p.pid, 1, :rtype, u.fid, :lu, 'POST', false, b.body
       FROM p JOIN json_to_recordset((SELECT j->'r' FROM x)) AS u(k int, fid text) ON u.k = p.k
-             JOIN unnest(CAST(:body AS text[])) WITH ORDINALITY AS b(body, k) ON b.k = p.k),"""
+             JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k),"""
     return f"""
-WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid FROM generate_series(1, :n) AS k),
+WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid
+                       FROM generate_series(1, (SELECT CAST(:n AS int))) AS k),
 x AS MATERIALIZED (SELECT CAST(:ix AS json) AS j),
 r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
                            date_high, body)
@@ -701,7 +708,7 @@ r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant,
       FROM p JOIN json_to_recordset((SELECT j->'r' FROM x))
                   AS u(k int, fid text, tenant text, patient text, dlo timestamptz, dhi timestamptz)
              ON u.k = p.k
-             JOIN unnest(CAST(:body AS text[])) WITH ORDINALITY AS b(body, k) ON b.k = p.k
+             JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k
       RETURNING pid),{marked}
 t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
       SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'t' FROM x))
