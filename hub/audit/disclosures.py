@@ -15,11 +15,16 @@ claim the same key at once: the second waits for the first and finds it there (P
 primary key; SQLite: one writer at a time), so exactly one of them writes the pair.
 
 The statement's text is fixed (the keys travel as one JSON parameter), so it is prepared once per
-connection rather than compiled for every number of keys.
+connection rather than compiled for every number of keys. Rows of the ledger are never removed,
+so a process remembers the keys it has seen committed there (``Known``, bounded): a read of
+versions its institution already holds -- a desk opening the same worklist again -- claims
+nothing and needs no statement.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import orjson
@@ -42,9 +47,33 @@ _SQL = {
 }
 
 
-def claim(conn, keys: Iterable[Key]) -> set[Key]:
-    """The ``keys`` not yet in the ledger, now recorded there (in ``conn``'s transaction)."""
+class Known:
+    """Keys seen committed in the ledger by this process, the most recently used ``size`` of them."""
+
+    def __init__(self, size: int = 100_000):
+        self.size = size
+        self._keys: OrderedDict[Key, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._keys
+
+    def add(self, keys: Iterable[Key]) -> None:
+        """``keys`` are in the ledger, committed (call after the commit, never before)."""
+        with self._lock:
+            for k in keys:
+                self._keys[k] = None
+                self._keys.move_to_end(k)
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+
+
+def claim(conn, keys: Iterable[Key], known: Known | None = None) -> set[Key]:
+    """The ``keys`` not yet in the ledger, now recorded there (in ``conn``'s transaction); keys in
+    ``known`` are in it already and are not sent."""
     todo = sorted(set(keys))  # one order for every transaction: concurrent claims cannot deadlock
+    if known is not None:
+        todo = [k for k in todo if k not in known]
     if not todo:
         return set()
     sql = _SQL["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]

@@ -51,6 +51,7 @@ class GroupWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.commits = 0  # transactions committed, and the requests they carried (for benchmarks)
         self.requests = 0
+        self.known = disclosures.Known()  # ledger keys this process has seen committed
         self._thread = threading.Thread(target=self._loop, name="audit-group-writer", daemon=True)
         self._thread.start()
 
@@ -93,7 +94,7 @@ class GroupWriter:
     def _commit(self, batch: list[_Job]) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, events_of([job.items for job in batch], conn))
+                chain.append_many(self.db, conn, events_of([job.items for job in batch], conn, self.known))
         except Exception:
             if len(batch) == 1:
                 self._one(batch[0])
@@ -104,25 +105,31 @@ class GroupWriter:
             return
         self.commits += 1
         self.requests += len(batch)
+        self.known.add(_keys([job.items for job in batch]))
         for job in batch:
             job.done.set()
 
     def _one(self, job: _Job) -> None:
         try:
             with self.db.write() as conn:
-                chain.append_many(self.db, conn, events_of([job.items], conn))
+                chain.append_many(self.db, conn, events_of([job.items], conn, self.known))
             self.commits += 1
             self.requests += 1
+            self.known.add(_keys([job.items]))
         except Exception as exc:  # the request that owns it turns this into its error
             job.error = exc
         job.done.set()
 
 
-def events_of(records: list, conn) -> list:
+def _keys(records: list) -> list:
+    return [k for r in records if not isinstance(r, list) for k in r.keys]
+
+
+def events_of(records: list, conn, known: disclosures.Known | None = None) -> list:
     """The events of ``records`` (what ``write`` takes), in order, with the ledger claimed for all
-    of them in one statement of ``conn``'s transaction."""
-    claiming = [r for r in records if not isinstance(r, list)]
-    new = disclosures.claim(conn, (k for r in claiming for k in r.keys)) if claiming else set()
+    of them in one statement of ``conn``'s transaction (keys ``known`` to be there left out)."""
+    keys = _keys(records)
+    new = disclosures.claim(conn, keys, known) if keys else set()
     out = []
     for r in records:
         if isinstance(r, list):

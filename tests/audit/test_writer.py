@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import orjson
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -170,3 +171,30 @@ def test_a_batch_claims_its_disclosures_together_and_the_first_request_gets_the_
         again = events_of([_first_read("org-tertiary", 1), _first_read("org-township-1", 2)], conn)
     assert _kinds(again) == ["rest", "rest", "110106", "110107"]
     assert scalar(db, "SELECT count(*) FROM audit_disclosure") == 4
+
+
+def test_versions_seen_disclosed_are_not_claimed_again(db):
+    from sqlalchemy import event
+
+    claims = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "audit_disclosure" in statement:
+            claims.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    writer = GroupWriter(db)
+    try:
+        writer.write(_first_read("org-tertiary", 1))
+        assert ("org-tertiary", "treatment", "Observation/obs-1/_history/1") in writer.known
+        writer.write(_first_read("org-tertiary", 1))  # read again: known to be in the ledger
+        writer.write(_first_read("org-tertiary", 2))  # a new version: claimed
+    finally:
+        writer.stop()
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(claims) == 2
+    assert scalar(db, "SELECT count(*) FROM audit_disclosure") == 2
+    with db.read() as conn:
+        bodies = [r[0] for r in conn.exec_driver_sql("SELECT body FROM res_auditevent ORDER BY pid")]
+    kinds = [orjson.loads(b)["type"]["code"] for b in bodies]
+    assert kinds == ["rest", "110106", "110107", "rest", "rest", "110106", "110107"]
