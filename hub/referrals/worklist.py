@@ -85,7 +85,7 @@ def worklist(hub, principal, query: list[tuple[str, str]], base: str) -> dict:
     q.used = [(k, v) for k, v in query if k != "_offset"]
     task_rt = TYPES["Task"]
     t = resource_tables["Task"]
-    with hub.db.read() as conn:
+    with hub.db.read(transaction=False) as conn:
         matches: list[search.Match] = []
         more = False
         if q.policy.permits("Task", "read"):
