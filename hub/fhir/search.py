@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import String, and_, column, func, literal, not_, or_, select, true, union, union_all
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from hub.auth.tenancy import SYSTEM_POLICY, Policy
@@ -504,6 +519,15 @@ def _page(conn: Connection, q: Query) -> list[int]:
     return _pids(conn, select(table.c.pid).where(where_clause(q)).order_by(*order), want, q.offset)
 
 
+def one_of(conn: Connection, col, values):
+    """``col IN (values)``; on PostgreSQL ``col = ANY(array)``: one parameter however many values,
+    so the statement's text is the same for every page (SQLAlchemy does not expand it into one
+    parameter per value, nor psycopg split a long text again, for each request)."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam(None, list(values), type_=ARRAY(col.type)))
+    return col.in_(values)
+
+
 def _visible(policy: Policy, rtype: str):
     """The read filter of ``rtype`` for an included resource, or False when the scopes exclude the type."""
     if not policy.permits(rtype, "read"):
@@ -520,7 +544,7 @@ def _fetch_by_pid(conn, policy: Policy, rtype: str, pids: list[int], mode: str =
     rows = conn.execute(
         select(
             table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient, table.c.version
-        ).where(table.c.pid.in_(pids), table.c.deleted.is_(False), visible)
+        ).where(one_of(conn, table.c.pid, pids), table.c.deleted.is_(False), visible)
     ).all()
     by_pid = {
         r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode, r.tenant, r.patient, r.version) for r in rows
@@ -549,7 +573,7 @@ def fetch_by_ids(conn, policy: Policy, wanted: dict[str, set[str]], mode: str = 
                 table.c.tenant,
                 table.c.patient,
                 table.c.version,
-            ).where(table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False), visible)
+            ).where(one_of(conn, table.c.fhir_id, sorted(ids)), table.c.deleted.is_(False), visible)
         )
     if not parts:
         return []
@@ -571,7 +595,7 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
     if targets:
         rows = conn.execute(
             select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
-                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity.in_(sorted(targets))
+                one_of(conn, idx_ref.c.pid, pids), idx_ref.c.hash_identity.in_(sorted(targets))
             )
         )
         for hid, ttype, tid in rows:
