@@ -1,6 +1,7 @@
 """The hub with authentication and audit taken out: the "without" side of ``bench/auth_audit.py``.
 
-    gunicorn ... bench._no_auth_audit:app          # with the repository on PYTHONPATH (cwd)
+    gunicorn ... bench._no_auth_audit:app                 # with the repository on PYTHONPATH (cwd)
+    gunicorn ... bench._no_auth_audit:app_without_audit   # tokens as usual, only the audit taken out
 
 The app is ``hub.create_app()`` as ``wsgi.py`` builds it; then, and only in this process:
 
@@ -14,8 +15,11 @@ The app is ``hub.create_app()`` as ``wsgi.py`` builds it; then, and only in this
   ``protect()``) returns an empty ``RequestMeta``.
 - The audit recorder does nothing: ``hub.audit.recorder.record_write`` (imported by name inside
   ``Store._recorded`` at each write, so patched on the recorder module), ``record_access``
-  (imported at module level by ``hub.fhir.service``, so patched there too) and ``record_denied``
-  (imported inside the error handler at each refusal).
+  (imported at module level by ``hub.fhir.service`` and ``hub.referrals.worklist``, so patched there
+  too) and ``record_denied`` (imported inside the error handler at each refusal).
+
+``app_without_audit`` takes out the audit alone: callers present real access tokens, verified as in
+production (``bench/referrals.py`` uses it for the part of a worklist request that is not its audit).
 
 ``apply(principals)`` / ``restore()`` do the same in-process (the profile in ``bench/auth_audit.py``),
 either part alone if asked.
@@ -32,6 +36,7 @@ import hub.api.security as security
 import hub.audit.api as audit_api
 import hub.audit.recorder as recorder
 import hub.fhir.service as service
+import hub.referrals.worklist as worklist
 from hub import create_app
 from hub.audit.events import NO_REQUEST
 from hub.auth.principal import Principal
@@ -46,6 +51,7 @@ _ORIGINAL = {
     (recorder, "record_access"): recorder.record_access,
     (recorder, "record_denied"): recorder.record_denied,
     (service, "record_access"): service.record_access,
+    (worklist, "record_access"): worklist.record_access,
 }
 
 
@@ -83,6 +89,7 @@ def apply(principals: dict[str, Principal] | None, *, auth: bool = True, audit: 
         recorder.record_access = _nothing
         recorder.record_denied = _nothing
         service.record_access = _nothing
+        worklist.record_access = _nothing
 
 
 def restore() -> None:
@@ -90,19 +97,23 @@ def restore() -> None:
         setattr(module, name, fn)
 
 
-_app = None
+_apps: dict = {}
 
 
 def __getattr__(name: str):
-    """``app`` is built when gunicorn first asks for it, not when ``auth_audit.py`` imports this module."""
-    global _app
-    if name != "app":
+    """``app`` and ``app_without_audit`` are built when gunicorn first asks for one, not when a
+    benchmark imports this module."""
+    if name not in ("app", "app_without_audit"):
         raise AttributeError(name)
-    if _app is None:
-        spec = json.loads(os.environ.get(ENV) or "{}")
-        if not spec:
-            raise RuntimeError(f'{ENV} must name the principals (JSON): {{"a": {{"organization": "…"}}}}')
-        application = create_app()
-        apply(principals_from(spec))
-        _app = application
-    return _app
+    if name not in _apps:
+        if name == "app":
+            spec = json.loads(os.environ.get(ENV) or "{}")
+            if not spec:
+                raise RuntimeError(f'{ENV} must name the principals (JSON): {{"a": {{"organization": "…"}}}}')
+            application = create_app()
+            apply(principals_from(spec))
+        else:
+            application = create_app()
+            apply(None, auth=False)
+        _apps[name] = application
+    return _apps[name]

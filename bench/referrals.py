@@ -644,6 +644,30 @@ def main(argv=None) -> int:
                 f"  {name:<42} p50 {r['p50_ms']:>6} ms  p95 {r['p95_ms']:>6} ms  max {r['max_ms']:>6} ms  "
                 f"({r['entries']} entries; search / $worklist p95: {ratio:.1f}x)"
             )
+        # The same requests to a second server whose audit recorder is taken out (tokens, tenancy,
+        # search and response as above): what a worklist request costs besides its audit record.
+        # Not the headline: a real request is always audited.
+        bare_args = SimpleNamespace(**{**vars(srv_args), "app": "bench._no_auth_audit:app_without_audit"})
+        with Server(bare_args, pg, db, OUT_DIR / "referrals-gunicorn-without-audit.log") as bare:
+            bare_holders = {
+                who: _auth.TokenHolder(bare.port, h.client_id, h.key, base_headers=HEADERS)
+                for who, h in holders.items()
+                if who in ("t", "p0")
+            }
+            wl_bare = worklists(bare.port, bare_holders, _queries(dirx), args.reps)
+            op_bare = worklists(bare.port, bare_holders, _operation_queries(dirx), args.reps)
+        print(
+            "\nthe same requests WITHOUT their audit record (a second gunicorn, bench/_no_auth_audit.py "
+            "app_without_audit:\nrecord_access taken out, tokens and tenancy as above; not a real request, "
+            "only the part that is not the audit):"
+        )
+        for label, bare_r, full in (("search", wl_bare, wl), ("$worklist", op_bare, op)):
+            for name, r in bare_r.items():
+                print(
+                    f"  {label + ' ' + name:<52} p50 {r['p50_ms']:>6} ms  p95 {r['p95_ms']:>6} ms  "
+                    f"(audited p50 {full[name]['p50_ms']} ms: audit share "
+                    f"{1 - r['p50_ms'] / full[name]['p50_ms']:.0%})"
+                )
         so = search_only(pg.sa_url(db), dirx, min(args.reps, 20))
         print("\nthe searches in-process, without HTTP and without the audit of the read:")
         for name, r in so.items():

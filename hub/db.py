@@ -87,8 +87,16 @@ class Database:
         return hook
 
     @contextmanager
-    def read(self):
-        with self.read_engine.connect() as conn, conn.begin():
+    def read(self, transaction: bool = True):
+        """A read-only connection. ``transaction=False``: on PostgreSQL its statements run without
+        BEGIN and COMMIT (two round trips fewer). Under READ COMMITTED every statement takes its
+        own snapshot either way, so that changes nothing a read sees; it is for reads that take no
+        locks and set nothing for the rest of a transaction (searches)."""
+        if transaction or self.is_sqlite:
+            with self.read_engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
     def allocate_pids(self, conn: Connection, n: int) -> list[int]:

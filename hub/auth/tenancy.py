@@ -257,12 +257,12 @@ class Policy:
         """
         a = access_link
         purpose = f"% {_like_escaped(self.principal.purpose)} %"
-        q = select(literal(1)).where(
+        q = select(_ONE).where(
             a.c.organization_id == self.organization,
             a.c.patient_id == patient,
-            (literal(" ") + a.c.purposes + literal(" ")).like(purpose, "/"),
-            or_(a.c.valid_from.is_(None), a.c.valid_from <= self.now),
-            or_(a.c.valid_to.is_(None), a.c.valid_to > self.now),
+            _PADDED_PURPOSES.like(purpose, "/"),
+            or_(_NO_START, a.c.valid_from <= self.now),
+            or_(_NO_END, a.c.valid_to > self.now),
         )
         if per_row:
             # An EXISTS with an OFFSET is neither pulled up into a join nor hashed (PostgreSQL).
@@ -311,6 +311,13 @@ class Policy:
 
 
 SYSTEM_POLICY = Policy(system("store"))
+
+# The parts of ``Policy.linked`` that are the same for every caller, built once (SQL expressions are
+# immutable; building them again for every filter of every request was most of its cost).
+_ONE = literal(1)
+_PADDED_PURPOSES = literal(" ") + access_link.c.purposes + literal(" ")
+_NO_START = access_link.c.valid_from.is_(None)
+_NO_END = access_link.c.valid_to.is_(None)
 
 
 def _like_escaped(text: str) -> str:

@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import and_, func, not_, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from hub.auth.tenancy import SYSTEM_POLICY, Policy
@@ -433,25 +448,32 @@ def _walk(conn: Connection, q: Query, driver: Cond, desc: bool, want: int) -> li
     """The dated part of a page sorted by the type's date, walked from a token condition's index
     rows in ``sort_date`` order, every other condition and the read filter checked per row: the
     database reads about ``want`` / (share of that code's rows that match the rest) index entries,
-    however many rows match in all. One walk per code of the condition, merged here (PostgreSQL
-    would sort the union of the codes' rows rather than merge the ordered ranges)."""
+    however many rows match in all. One walk per code of the condition, each with its own LIMIT
+    (PostgreSQL would sort the union of the codes' rows rather than merge the ordered ranges),
+    sent as one statement whose UNION merges the walks' few rows."""
     table = resource_tables[q.rt.name]
     where = where_clause(q, probes=True, leave_out=driver)
     d = idx_token.alias("drive")
-    order = (d.c.sort_date.desc(), d.c.pid.desc()) if desc else (d.c.sort_date.asc(), d.c.pid.asc())
-    found: dict[int, Any] = {}
-    for col, h in driver.drive:
-        walk = (
-            select(d.c.sort_date, d.c.pid)
-            .distinct()  # one code under two systems: adjacent in this order
-            .select_from(d.join(table, table.c.pid == d.c.pid))
-            .where(d.c[col.name] == h, d.c.sort_date.is_not(None), where)
-            .order_by(*order)
-            .limit(q.offset + want)
-        )
-        found.update((pid, when) for when, pid in conn.execute(walk))
-    page = sorted(((when, pid) for pid, when in found.items()), reverse=desc)
-    return [pid for _, pid in page[q.offset : q.offset + want]]
+
+    def order(cols):
+        return (cols.sort_date.desc(), cols.pid.desc()) if desc else (cols.sort_date.asc(), cols.pid.asc())
+
+    walks = [
+        select(d.c.sort_date, d.c.pid)
+        .distinct()  # one code under two systems: adjacent in this order
+        .select_from(d.join(table, table.c.pid == d.c.pid))
+        .where(d.c[col.name] == h, d.c.sort_date.is_not(None), where)
+        .order_by(*order(d.c))
+        .limit(q.offset + want)
+        for col, h in driver.drive
+    ]
+    if len(walks) == 1:
+        query = walks[0]
+    else:
+        # UNION drops a row that two codes both walked (the same pid, the same sort_date).
+        merged = union(*(w.subquery().select() for w in walks)).subquery()
+        query = select(merged.c.sort_date, merged.c.pid).order_by(*order(merged.c))
+    return [pid for _, pid in conn.execute(query.offset(q.offset).limit(want))]
 
 
 def _page(conn: Connection, q: Query) -> list[int]:
@@ -497,6 +519,15 @@ def _page(conn: Connection, q: Query) -> list[int]:
     return _pids(conn, select(table.c.pid).where(where_clause(q)).order_by(*order), want, q.offset)
 
 
+def one_of(conn: Connection, col, values):
+    """``col IN (values)``; on PostgreSQL ``col = ANY(array)``: one parameter however many values,
+    so the statement's text is the same for every page (SQLAlchemy does not expand it into one
+    parameter per value, nor psycopg split a long text again, for each request)."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam(None, list(values), type_=ARRAY(col.type)))
+    return col.in_(values)
+
+
 def _visible(policy: Policy, rtype: str):
     """The read filter of ``rtype`` for an included resource, or False when the scopes exclude the type."""
     if not policy.permits(rtype, "read"):
@@ -513,7 +544,7 @@ def _fetch_by_pid(conn, policy: Policy, rtype: str, pids: list[int], mode: str =
     rows = conn.execute(
         select(
             table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient, table.c.version
-        ).where(table.c.pid.in_(pids), table.c.deleted.is_(False), visible)
+        ).where(one_of(conn, table.c.pid, pids), table.c.deleted.is_(False), visible)
     ).all()
     by_pid = {
         r.pid: Match(r.pid, rtype, r.fhir_id, r.body, mode, r.tenant, r.patient, r.version) for r in rows
@@ -521,19 +552,34 @@ def _fetch_by_pid(conn, policy: Policy, rtype: str, pids: list[int], mode: str =
     return [by_pid[p] for p in pids if p in by_pid]
 
 
-def _fetch_by_ids(conn, policy: Policy, rtype: str, ids: set[str]) -> list[Match]:
-    if not ids or rtype not in resource_tables:
+def fetch_by_ids(conn, policy: Policy, wanted: dict[str, set[str]], mode: str = "include") -> list[Match]:
+    """The records of several types by id that the caller may read, in one statement (a UNION ALL of
+    one SELECT per type, each under that type's read filter): one round trip however many types a
+    page includes. Ordered by type, then id."""
+    parts = []
+    for rtype, ids in sorted(wanted.items()):
+        if not ids or rtype not in resource_tables:
+            continue
+        visible = _visible(policy, rtype)
+        if visible is False:
+            continue
+        table = resource_tables[rtype]
+        parts.append(
+            select(
+                literal(rtype, String).label("rtype"),
+                table.c.pid,
+                table.c.fhir_id,
+                table.c.body,
+                table.c.tenant,
+                table.c.patient,
+                table.c.version,
+            ).where(one_of(conn, table.c.fhir_id, sorted(ids)), table.c.deleted.is_(False), visible)
+        )
+    if not parts:
         return []
-    visible = _visible(policy, rtype)
-    if visible is False:
-        return []
-    table = resource_tables[rtype]
-    rows = conn.execute(
-        select(
-            table.c.pid, table.c.fhir_id, table.c.body, table.c.tenant, table.c.patient, table.c.version
-        ).where(table.c.fhir_id.in_(sorted(ids)), table.c.deleted.is_(False), visible)
-    ).all()
-    return [Match(r.pid, rtype, r.fhir_id, r.body, "include", r.tenant, r.patient, r.version) for r in rows]
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    rows = conn.execute(query.order_by(column("rtype"), column("fhir_id"))).all()
+    return [Match(r.pid, r.rtype, r.fhir_id, r.body, mode, r.tenant, r.patient, r.version) for r in rows]
 
 
 def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
@@ -549,7 +595,7 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
     if targets:
         rows = conn.execute(
             select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
-                idx_ref.c.pid.in_(pids), idx_ref.c.hash_identity.in_(sorted(targets))
+                one_of(conn, idx_ref.c.pid, pids), idx_ref.c.hash_identity.in_(sorted(targets))
             )
         )
         for hid, ttype, tid in rows:
@@ -557,11 +603,10 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
                 wanted.setdefault(ttype, set()).add(tid)
     seen = {(m.type, m.id) for m in matches}
     out: list[Match] = []
-    for ttype, ids in sorted(wanted.items()):
-        for m in _fetch_by_ids(conn, q.policy, ttype, ids):
-            if (m.type, m.id) not in seen:
-                seen.add((m.type, m.id))
-                out.append(m)
+    for m in fetch_by_ids(conn, q.policy, wanted):
+        if (m.type, m.id) not in seen:
+            seen.add((m.type, m.id))
+            out.append(m)
     ids = [m.id for m in matches]
     for src, pname in q.revincludes:
         srt = TYPES[src]

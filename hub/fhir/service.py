@@ -179,7 +179,7 @@ class FhirService:
         self, principal: Principal, tname: str, params: list[tuple[str, str]], lenient: bool = False
     ) -> search.Result:
         rt = resource_type(tname)
-        with self.db.read() as conn:
+        with self.db.read(transaction=False) as conn:
             result = search.search(
                 conn,
                 rt,

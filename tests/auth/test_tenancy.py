@@ -228,6 +228,32 @@ def test_worklist_shaped_searches_show_only_what_a_live_link_for_the_purpose_sho
     assert c_sees() == nothing
 
 
+def test_includes_of_several_types_each_pass_their_own_read_filter(alliance):
+    """The included records of every type come in one statement; each type keeps its own filter.
+    C's own Task (about no patient) includes A's ServiceRequest about P, which C may not read, and
+    Organization A, which every member may."""
+    x = alliance
+    call, orgs = x["call"], x["orgs"]
+    sr, _ = _refer(x)
+    task = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "focus": {"reference": sr},
+        "authoredOn": "2026-11-02",
+        "requester": {"reference": f"Organization/{orgs['a']}"},
+        "owner": {"reference": f"Organization/{orgs['c']}"},
+    }
+    r = call("c", "POST", "/fhir/Task", json=task)
+    assert r.status_code == 201, r.get_json()
+    tid = r.get_json()["id"]
+    url = f"/fhir/Task?_id={tid}&_include=Task:patient&_include=Task:focus&_include=Task:requester"
+    mine, org_a = ("Task", tid), ("Organization", orgs["a"])
+    assert _ids(call("regulator", "GET", url)) == {mine, tuple(sr.split("/")), org_a}  # the control
+    assert _ids(call("c", "GET", url)) == {mine, org_a}
+    assert _ids(call("a", "GET", url)) == set()  # C's Task about no patient is C's alone
+
+
 def test_regulator_reads_everything_and_writes_nothing(alliance):
     x = alliance
     call, pid, oid = x["call"], x["patient"], x["obs"]

@@ -220,3 +220,27 @@ def test_downward_referral_follows_a_known_upward_one(three):
     assert r.status_code == 422 and "is not known" in r.get_json()["issue"][0]["diagnostics"]
     _, down = x.refer("t", "p", direction="down", based_on=sr)
     assert x.read("t", down)["status"] == "requested"
+
+
+def test_worklist_pages_hold_only_what_the_caller_may_read(three):
+    """``$worklist`` walks the referral clocks, but a page holds only Tasks the caller may read: a
+    referral cancelled before the target was ever linked to the patient neither shows nor takes a
+    place on the page nor announces a next page."""
+    x = three
+    sent = {x.refer("c", "x", reason=code)[1] for code in ("I10", "I21")}
+    url = "/fhir/Task/$worklist?status=requested,cancelled&_count=1"
+
+    def page(who, query):
+        body = x.call(who, "GET", query).get_json()
+        matches = {e["resource"]["id"] for e in body.get("entry", []) if e["search"]["mode"] == "match"}
+        return matches, [link["relation"] for link in body["link"]]
+
+    matches, links = page("x", url)  # the positive control: while open, x is linked and sees them
+    assert len(matches) == 1 and matches < sent and links == ["self", "next"]
+    for task in sent:
+        r = x.op("c", task, "cancel")
+        assert r.status_code == 200, r.get_json()
+    assert [x.call("x", "GET", f"/fhir/Task/{task}").status_code for task in sent] == [404, 404]
+    assert page("x", url) == (set(), ["self"])
+    assert page("x", "/fhir/Task/$worklist?status=cancelled") == (set(), ["self"])
+    assert page("c", "/fhir/Task/$worklist?side=requester&status=cancelled")[0] == sent
