@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import case, delete, func, insert, literal, or_, select
+from sqlalchemy import Integer, String, case, column, delete, func, literal, or_, select, values
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
-from hub.db import BEFORE_COMMIT, Database
+from hub.db import BEFORE_COMMIT, Database, insert_rows
 from hub.empi.tables import empi_key, empi_person
 from hub.fhir.extract import h64
 from hub.fhir.store import on_write
@@ -80,12 +80,9 @@ def rows_of(pid: int, fid: str, patient: dict) -> Rows:
 
 
 def write_rows(conn: Connection, rows: list[Rows]) -> None:
-    if not rows:
-        return
-    conn.execute(insert(empi_person), [r.person for r in rows])
-    keys = [k for r in rows for k in r.keys]
-    if keys:
-        conn.execute(insert(empi_key), keys)
+    insert_rows(
+        conn, [(empi_person, [r.person for r in rows]), (empi_key, [k for r in rows for k in r.keys])]
+    )
 
 
 def reindex(conn: Connection, pids: set[int] = frozenset(), fids: set[str] = frozenset()) -> int:
@@ -235,3 +232,61 @@ def block(
         )
         for r in rows
     ]
+
+
+def shared_weight(keys: list[str], other_keys) -> int:
+    """How much a patient with ``other_keys`` shares with a query of ``keys`` (``block``'s order):
+    an identifier key (resident ID, identifier hash) in common weighs 1000, any other key 1."""
+    other = set(other_keys)
+    return sum(1000 if k.startswith(("r:", "i:")) else 1 for k in keys if k in other)
+
+
+def block_many(
+    conn: Connection, ds: list[Demographics], limit: int = BLOCK_LIMIT
+) -> list[tuple[list[Indexed], bool]]:
+    """``block`` for several queries in one statement: per query, its patients (most shared keys
+    first) and whether the limit cut the list (then more patients share keys with it)."""
+    data = []
+    for q, d in enumerate(ds):
+        data += [(q, k, 1000 if k.startswith(("r:", "i:")) else 1) for k in keys_of(d)]
+    found: list[list[Indexed]] = [[] for _ in ds]
+    if not data:
+        return [(f, False) for f in found]
+    wanted = (
+        values(column("q", Integer), column("key", String), column("w", Integer), name="wanted")
+        .data(data)
+        .cte("wanted")
+    )
+    shared = (
+        select(wanted.c.q, empi_key.c.pid, func.sum(wanted.c.w).label("n"))
+        .select_from(wanted.join(empi_key, empi_key.c.key == wanted.c.key))
+        .group_by(wanted.c.q, empi_key.c.pid)
+        .subquery()
+    )
+    ranked = select(
+        shared,
+        func.row_number()
+        .over(partition_by=shared.c.q, order_by=(shared.c.n.desc(), shared.c.pid))
+        .label("rn"),
+    ).subquery()
+    rows = conn.execute(
+        select(
+            ranked.c.q,
+            ranked.c.n,
+            empi_person.c.pid,
+            empi_person.c.fhir_id,
+            empi_person.c.features,
+            empi_person.c.candidate,
+        )
+        .select_from(ranked.join(empi_person, empi_person.c.pid == ranked.c.pid))
+        .where(ranked.c.rn <= limit)
+        .order_by(ranked.c.q, ranked.c.n.desc(), empi_person.c.pid)
+    ).all()
+    cut = [0] * len(ds)
+    for r in rows:
+        cut[r.q] += 1
+        if r.candidate:
+            found[r.q].append(
+                Indexed(r.pid, r.fhir_id, Demographics.from_json(orjson.loads(r.features)), r.n)
+            )
+    return [(f, n >= limit) for f, n in zip(found, cut, strict=True)]

@@ -27,6 +27,7 @@ from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
 from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
+from hub.db import insert_rows
 from hub.empi import resolver
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
@@ -34,7 +35,7 @@ from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
 from hub.fhir.store import dumps, new_id
 
-from .link import criteria, resolve
+from .link import criteria
 
 ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
 GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process_many``)
@@ -288,18 +289,20 @@ class Intake:
             return []
         store = hub.fhir.store(conn, self.principal)
         policy = store.policy
-        resolver.serialise_all(hub.db, conn, [p for _, unit in items for p in unit.patients], org)
+        # The patients of every piece: their turns taken and their candidates fetched at once, resolved
+        # in order (each sees the Patients the pieces before it made or changed), new ones written
+        # together before the records that name them.
+        people = resolver.Batch(conn, hub, org)
+        people.prefetch([p for _, unit in items for p in unit.patients])
         known = self._known_records(conn, [r.source_key for _, unit in items for r in unit.records])
         creates: list[tuple] = []
-        new_keys: list[dict] = []
-        pending: set[str] = set()  # ids in ``creates`` and ``new_keys``, not written yet
+        pending: set[str] = set()  # ids in ``creates``, not written yet
+        new_keys: dict[str, dict] = {}  # intake rows of the records created, inserted at the end
 
         def write_pending():
+            people.flush()
             store.create_many(creates)
-            if new_keys:
-                conn.execute(insert(intake_record), new_keys)
             creates.clear()
-            new_keys.clear()
             pending.clear()
 
         results = []
@@ -307,7 +310,7 @@ class Intake:
             patient_ids, link = [], None
             for n, patient in enumerate(unit.patients):
                 try:
-                    r = resolve(conn, hub, patient, org)
+                    r = people.resolve(patient)
                 except AUTH_ERRORS:
                     raise
                 except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
@@ -362,31 +365,35 @@ class Intake:
                 if action == "update":
                     if fid in pending:  # created earlier in the group: written first, then changed
                         write_pending()
+                    people.flush()
                     store.update(rt, fid, {**rec.resource, "id": fid})
-                    conn.execute(
-                        update(intake_record)
-                        .where(intake_record.c.institution == org, intake_record.c.source_key == key)
-                        .values(content_hash=digest)
-                    )
+                    if key in new_keys:  # created earlier in the group: its row is not written yet
+                        new_keys[key]["content_hash"] = digest
+                    else:
+                        conn.execute(
+                            update(intake_record)
+                            .where(intake_record.c.institution == org, intake_record.c.source_key == key)
+                            .values(content_hash=digest)
+                        )
                     continue
                 if rec.shared:  # written now: a later piece of the group finds it by its identifier
+                    people.flush()
                     store.create(rt, rec.resource, fid=fid)
                 else:
                     creates.append((rt, rec.resource, fid))
                 pending.add(fid)
                 if key:
-                    new_keys.append(
-                        {
-                            "institution": org,
-                            "source_key": key,
-                            "resource_type": rt.name,
-                            "fhir_id": fid,
-                            "content_hash": digest,
-                        }
-                    )
+                    new_keys[key] = {
+                        "institution": org,
+                        "source_key": key,
+                        "resource_type": rt.name,
+                        "fhir_id": fid,
+                        "content_hash": digest,
+                    }
             patient = patient_ids[0] if patient_ids else None
             results.append(Result(piece.source, "stored", unit.message_id, patient, link, written))
         write_pending()
+        ledger = []
         if replaying is not None:
             for (piece, unit), r in zip(items, results, strict=True):
                 self._record_ledger(
@@ -394,18 +401,16 @@ class Intake:
                 )
         else:
             now = dates.now_utc()
-            conn.execute(
-                insert(intake_ledger),
-                [
-                    {
-                        "institution": org,
-                        "format": fmt,
-                        "content_hash": piece.content_hash,
-                        **self._ledger_values(piece, unit.message_id, "stored", r.patient_id, r.records, now),
-                    }
-                    for (piece, unit), r in zip(items, results, strict=True)
-                ],
-            )
+            ledger = [
+                {
+                    "institution": org,
+                    "format": fmt,
+                    "content_hash": piece.content_hash,
+                    **self._ledger_values(piece, unit.message_id, "stored", r.patient_id, r.records, now),
+                }
+                for (piece, unit), r in zip(items, results, strict=True)
+            ]
+        insert_rows(conn, [(intake_record, list(new_keys.values())), (intake_ledger, ledger)])
         return results
 
     def _known_records(self, conn, source_keys: list[str | None]) -> dict[str, tuple[str, str]]:
