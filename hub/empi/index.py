@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import Integer, String, case, column, delete, func, literal, or_, select, values
+from sqlalchemy import Integer, String, case, column, delete, func, literal, or_, select, text
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
@@ -241,6 +241,19 @@ def shared_weight(keys: list[str], other_keys) -> int:
     return sum(1000 if k.startswith(("r:", "i:")) else 1 for k in keys if k in other)
 
 
+def _wanted(dialect: str):
+    """The rows ``(q, key, w)`` of a JSON array of triples, as a subquery (one cached statement,
+    whatever the number of rows)."""
+    if dialect == "postgresql":
+        return text(
+            "SELECT q, key, w FROM json_to_recordset(CAST(:wanted AS json)) AS t(q int, key text, w int)"
+        )
+    return text(
+        "SELECT json_extract(value, '$.q') AS q, json_extract(value, '$.key') AS key, "
+        "json_extract(value, '$.w') AS w FROM json_each(:wanted)"
+    )
+
+
 def block_many(
     conn: Connection, ds: list[Demographics], limit: int = BLOCK_LIMIT
 ) -> list[tuple[list[Indexed], bool]]:
@@ -248,14 +261,13 @@ def block_many(
     first) and whether the limit cut the list (then more patients share keys with it)."""
     data = []
     for q, d in enumerate(ds):
-        data += [(q, k, 1000 if k.startswith(("r:", "i:")) else 1) for k in keys_of(d)]
+        data += [{"q": q, "key": k, "w": 1000 if k.startswith(("r:", "i:")) else 1} for k in keys_of(d)]
     found: list[list[Indexed]] = [[] for _ in ds]
     if not data:
         return [(f, False) for f in found]
-    wanted = (
-        values(column("q", Integer), column("key", String), column("w", Integer), name="wanted")
-        .data(data)
-        .cte("wanted")
+    wanted = _wanted(conn.dialect.name).bindparams(wanted=orjson.dumps(data).decode())
+    wanted = wanted.columns(column("q", Integer), column("key", String), column("w", Integer)).subquery(
+        "wanted"
     )
     shared = (
         select(wanted.c.q, empi_key.c.pid, func.sum(wanted.c.w).label("n"))
@@ -269,18 +281,20 @@ def block_many(
         .over(partition_by=shared.c.q, order_by=(shared.c.n.desc(), shared.c.pid))
         .label("rn"),
     ).subquery()
+    person = select(empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, empi_person.c.candidate)
+    if conn.dialect.name == "postgresql":
+        # Each patient fetched by its key: whatever the number of rows the planner expects of the
+        # JSON (it cannot know), never a scan of every indexed patient.
+        person = person.where(empi_person.c.pid == ranked.c.pid).limit(1).lateral("person")
+        joined = ranked.join(person, literal(True))
+    else:
+        person = person.subquery("person")
+        joined = ranked.join(person, person.c.pid == ranked.c.pid)
     rows = conn.execute(
-        select(
-            ranked.c.q,
-            ranked.c.n,
-            empi_person.c.pid,
-            empi_person.c.fhir_id,
-            empi_person.c.features,
-            empi_person.c.candidate,
-        )
-        .select_from(ranked.join(empi_person, empi_person.c.pid == ranked.c.pid))
+        select(ranked.c.q, ranked.c.n, person.c.pid, person.c.fhir_id, person.c.features, person.c.candidate)
+        .select_from(joined)
         .where(ranked.c.rn <= limit)
-        .order_by(ranked.c.q, ranked.c.n.desc(), empi_person.c.pid)
+        .order_by(ranked.c.q, ranked.c.n.desc(), person.c.pid)
     ).all()
     cut = [0] * len(ds)
     for r in rows:
