@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import Integer, String, case, column, delete, func, literal, or_, select, text
+from sqlalchemy import Integer, String, bindparam, case, column, delete, func, literal, or_, select, text
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
@@ -241,31 +241,24 @@ def shared_weight(keys: list[str], other_keys) -> int:
     return sum(1000 if k.startswith(("r:", "i:")) else 1 for k in keys if k in other)
 
 
-def _wanted(dialect: str):
-    """The rows ``(q, key, w)`` of a JSON array of triples, as a subquery (one cached statement,
-    whatever the number of rows)."""
+_BLOCK_MANY: dict[str, object] = {}
+
+
+def _block_many_sql(dialect: str):
+    """``block_many``'s statement: the queries' keys arrive as one JSON array of ``{q, key, w}``
+    (one statement for any number of keys, built once)."""
+    stmt = _BLOCK_MANY.get(dialect)
+    if stmt is not None:
+        return stmt
     if dialect == "postgresql":
-        return text(
+        wanted = text(
             "SELECT q, key, w FROM json_to_recordset(CAST(:wanted AS json)) AS t(q int, key text, w int)"
         )
-    return text(
-        "SELECT json_extract(value, '$.q') AS q, json_extract(value, '$.key') AS key, "
-        "json_extract(value, '$.w') AS w FROM json_each(:wanted)"
-    )
-
-
-def block_many(
-    conn: Connection, ds: list[Demographics], limit: int = BLOCK_LIMIT
-) -> list[tuple[list[Indexed], bool]]:
-    """``block`` for several queries in one statement: per query, its patients (most shared keys
-    first) and whether the limit cut the list (then more patients share keys with it)."""
-    data = []
-    for q, d in enumerate(ds):
-        data += [{"q": q, "key": k, "w": 1000 if k.startswith(("r:", "i:")) else 1} for k in keys_of(d)]
-    found: list[list[Indexed]] = [[] for _ in ds]
-    if not data:
-        return [(f, False) for f in found]
-    wanted = _wanted(conn.dialect.name).bindparams(wanted=orjson.dumps(data).decode())
+    else:
+        wanted = text(
+            "SELECT json_extract(value, '$.q') AS q, json_extract(value, '$.key') AS key, "
+            "json_extract(value, '$.w') AS w FROM json_each(:wanted)"
+        )
     wanted = wanted.columns(column("q", Integer), column("key", String), column("w", Integer)).subquery(
         "wanted"
     )
@@ -282,7 +275,7 @@ def block_many(
         .label("rn"),
     ).subquery()
     person = select(empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, empi_person.c.candidate)
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # Each patient fetched by its key: whatever the number of rows the planner expects of the
         # JSON (it cannot know), never a scan of every indexed patient.
         person = person.where(empi_person.c.pid == ranked.c.pid).limit(1).lateral("person")
@@ -290,11 +283,29 @@ def block_many(
     else:
         person = person.subquery("person")
         joined = ranked.join(person, person.c.pid == ranked.c.pid)
-    rows = conn.execute(
+    stmt = (
         select(ranked.c.q, ranked.c.n, person.c.pid, person.c.fhir_id, person.c.features, person.c.candidate)
         .select_from(joined)
-        .where(ranked.c.rn <= limit)
+        .where(ranked.c.rn <= bindparam("limit"))
         .order_by(ranked.c.q, ranked.c.n.desc(), person.c.pid)
+    )
+    _BLOCK_MANY[dialect] = stmt
+    return stmt
+
+
+def block_many(
+    conn: Connection, ds: list[Demographics], limit: int = BLOCK_LIMIT
+) -> list[tuple[list[Indexed], bool]]:
+    """``block`` for several queries in one statement: per query, its patients (most shared keys
+    first) and whether the limit cut the list (then more patients share keys with it)."""
+    data = []
+    for q, d in enumerate(ds):
+        data += [{"q": q, "key": k, "w": 1000 if k.startswith(("r:", "i:")) else 1} for k in keys_of(d)]
+    found: list[list[Indexed]] = [[] for _ in ds]
+    if not data:
+        return [(f, False) for f in found]
+    rows = conn.execute(
+        _block_many_sql(conn.dialect.name), {"wanted": orjson.dumps(data).decode(), "limit": limit}
     ).all()
     cut = [0] * len(ds)
     for r in rows:

@@ -190,6 +190,7 @@ class Batch:
         self._local: dict[str, _Local] = {}  # fhir id -> as the batch left it
         self._pids: dict[str, int] = {}  # fhir id -> pid, of the stored patients seen
         self._pending: list[tuple[str, dict]] = []  # new Patients not written yet
+        self._checked: dict | None = None  # the record being resolved, if validated by the caller
 
     def prefetch(self, patients: list[dict]) -> None:
         """Take the turns of these records (``serialise_all``) and fetch their candidates, in one
@@ -216,9 +217,12 @@ class Batch:
             self._found[keys] = got
             self._pids.update((i.fhir_id, i.pid) for i in got[0])
 
-    def resolve(self, incoming_patient: dict) -> Resolution:
-        """The hub Patient that is this person (``resolve``)."""
+    def resolve(self, incoming_patient: dict, checked: bool = False) -> Resolution:
+        """The hub Patient that is this person (``resolve``). ``checked``: the caller has validated
+        ``incoming_patient`` as the API does (``check_resource``); if preparing it changes nothing,
+        a new Patient made of it is not validated a second time."""
         incoming = prepare(incoming_patient, self.source_org)
+        self._checked = incoming if checked and incoming == incoming_patient else None
         return _remembered(
             self.conn,
             incoming,
@@ -246,8 +250,9 @@ class Batch:
         return matching.candidates(self.conn, d, self.thresholds)
 
     def create(self, incoming: dict) -> str:
-        """A new Patient, validated now and written at ``flush``: its id."""
-        check_resource(incoming, "Patient")
+        """A new Patient, validated now (unless the caller did) and written at ``flush``: its id."""
+        if incoming is not self._checked:
+            check_resource(incoming, "Patient")
         fid = new_id()
         self._pending.append((fid, incoming))
         self._note(fid, incoming, (1, len(self._local)))

@@ -310,7 +310,7 @@ class Intake:
             patient_ids, link = [], None
             for n, patient in enumerate(unit.patients):
                 try:
-                    r = people.resolve(patient)
+                    r = people.resolve(patient, checked=True)  # ``validate(unit)`` did
                 except AUTH_ERRORS:
                     raise
                 except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
