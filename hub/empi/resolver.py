@@ -192,9 +192,13 @@ class Batch:
         self._pending: list[tuple[str, dict]] = []  # new Patients not written yet
         self._checked: dict | None = None  # the record being resolved, if validated by the caller
 
+    def take_turns(self, patients: list[dict]) -> None:
+        """Take the turns of these records (``serialise_all``), in one statement."""
+        serialise_all(self.hub.db, self.conn, patients, self.source_org)
+
     def prefetch(self, patients: list[dict]) -> None:
-        """Take the turns of these records (``serialise_all``) and fetch their candidates, in one
-        query for all."""
+        """Take the turns of these records (if not yet taken) and fetch their candidates, in one query
+        for all."""
         ds = []
         for patient in patients:
             try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, null, select, union_all, update
 
 from adapters import csv as csv_adapter
 from adapters import fhir as fhir_adapter
@@ -67,6 +67,15 @@ class Result:
                 issue["expression"] = [self.element]
             out["operationOutcome"] = {"resourceType": "OperationOutcome", "issue": [issue]}
         return out
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What the ledger says of a piece received before."""
+
+    outcome: str
+    message_id: str | None
+    patient_id: str | None
 
 
 @dataclass
@@ -270,31 +279,33 @@ class Intake:
         """Link and store pieces in the caller's transaction: per piece, its patients are resolved and
         its records planned in order; the records new to the hub are then written together
         (``Store.create_many``: one AuditEvent per patient), with their intake and ledger rows."""
+        people = resolver.Batch(conn, self.hub, self.org_id)
+        # The turns of the pieces' patients first: what is read after them (the ledger, the records
+        # known, the EMPI's candidates) sees what a transaction about the same people committed.
+        people.take_turns([p for _, unit in items for p in unit.patients])
+        digests = {p.content_hash for p, _ in items} if replaying is None else set()
+        prior, known = self._priors(conn, fmt, digests, [r.source_key for _, u in items for r in u.records])
         done: dict[int, Result] = {}
-        if replaying is None:  # received meanwhile (a resend racing this one): stored by that one
-            prior = self._ledgers(fmt, {p.content_hash for p, _ in items}, conn)
-            for n, (piece, _) in enumerate(items):
-                if piece.content_hash in prior:
-                    done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
-            if done:
-                items = [item for n, item in enumerate(items) if n not in done]
-        stored = iter(self._store_new(conn, fmt, items, replaying))
+        for n, (piece, _) in enumerate(items):  # received meanwhile (a resend racing this one)
+            if piece.content_hash in prior:
+                done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
+        if done:
+            items = [item for n, item in enumerate(items) if n not in done]
+        stored = iter(self._store_new(conn, fmt, items, replaying, people, known))
         return [done[n] if n in done else next(stored) for n in range(len(items) + len(done))]
 
     def _store_new(
-        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None
+        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None, people, known: dict
     ) -> list[Result]:
         hub, org = self.hub, self.org_id
         if not items:
             return []
         store = hub.fhir.store(conn, self.principal)
         policy = store.policy
-        # The patients of every piece: their turns taken and their candidates fetched at once, resolved
-        # in order (each sees the Patients the pieces before it made or changed), new ones written
-        # together before the records that name them.
-        people = resolver.Batch(conn, hub, org)
+        # The patients of every piece: their candidates fetched at once, resolved in order (each sees
+        # the Patients the pieces before it made or changed), new ones written together before the
+        # records that name them.
         people.prefetch([p for _, unit in items for p in unit.patients])
-        known = self._known_records(conn, [r.source_key for _, unit in items for r in unit.records])
         creates: list[tuple] = []
         pending: set[str] = set()  # ids in ``creates``, not written yet
         new_keys: dict[str, dict] = {}  # intake rows of the records created, inserted at the end
@@ -412,6 +423,45 @@ class Intake:
             ]
         insert_rows(conn, [(intake_record, list(new_keys.values())), (intake_ledger, ledger)])
         return results
+
+    def _priors(self, conn, fmt: str, digests: set[str], source_keys: list[str | None]) -> tuple[dict, dict]:
+        """``({content hash: ledger row}, {source key: (fhir id, content hash)})``: the pieces with
+        these hashes received before, and the records these keys named before, in one query."""
+        keys = sorted({k[:300] for k in source_keys if k})
+        led, rec = intake_ledger.c, intake_record.c
+        parts = []
+        if digests:
+            parts.append(
+                select(
+                    literal("ledger").label("kind"),
+                    led.content_hash.label("k"),
+                    led.outcome.label("a"),
+                    led.message_id.label("b"),
+                    led.patient_id.label("c"),
+                ).where(
+                    led.institution == self.org_id, led.format == fmt, led.content_hash.in_(sorted(digests))
+                )
+            )
+        if keys:
+            parts.append(
+                select(
+                    literal("record").label("kind"),
+                    rec.source_key.label("k"),
+                    rec.fhir_id.label("a"),
+                    rec.content_hash.label("b"),
+                    null().label("c"),
+                ).where(rec.institution == self.org_id, rec.source_key.in_(keys[:500]))
+            )
+        prior, known = {}, {}
+        for r in (
+            conn.execute(union_all(*parts)) if len(parts) > 1 else conn.execute(parts[0]) if parts else []
+        ):
+            if r.kind == "ledger":
+                prior[r.k] = Prior(r.a, r.b, r.c)
+            else:
+                known[r.k] = (r.a, r.b)
+        known.update(self._known_records(conn, keys[500:]))
+        return prior, known
 
     def _known_records(self, conn, source_keys: list[str | None]) -> dict[str, tuple[str, str]]:
         """``{source key: (fhir id, content hash)}`` of the records these keys named before."""
