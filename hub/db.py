@@ -152,6 +152,31 @@ def insert_rows(conn: Connection, batches: list[tuple[Table, list[dict]]]) -> No
     conn.execute(stmt, {f"j{n}": orjson.dumps(rows).decode() for n, (_, rows) in enumerate(batches)})
 
 
+class _Inserts:
+    """Rows to insert as the transaction's last writes (``insert_later``), in one statement."""
+
+    def __init__(self):
+        self.batches: list[tuple[Table, list[dict]]] = []
+        self.ran = False
+
+    def __call__(self, conn: Connection) -> None:
+        batches, self.batches = self.batches, []
+        self.ran = True
+        insert_rows(conn, batches)
+
+
+def insert_later(conn: Connection, batches: list[tuple[Table, list[dict]]]) -> None:
+    """``insert_rows`` at the end of ``conn``'s write transaction, together with every other
+    ``insert_later`` of it (one statement on PostgreSQL): for rows nothing in the transaction reads
+    back (a ledger, an index kept for later transactions). A failure (a unique key taken) fails the
+    transaction as the insert would have where it was asked for."""
+    later = Database.before_commit(conn, _Inserts)
+    if later.ran:  # asked by a hook that runs after it: now
+        insert_rows(conn, batches)
+    else:
+        later.batches.extend(b for b in batches if b[1])
+
+
 def _pg_engine(url: str, echo: bool, pool_size: int, options: str) -> Engine:
     return create_engine(
         url,

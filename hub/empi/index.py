@@ -23,7 +23,7 @@ from sqlalchemy import Integer, String, bindparam, case, column, delete, func, l
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
-from hub.db import BEFORE_COMMIT, Database, insert_rows
+from hub.db import BEFORE_COMMIT, Database, insert_later, insert_rows
 from hub.empi.tables import empi_key, empi_person
 from hub.fhir.extract import h64
 from hub.fhir.store import on_write
@@ -80,9 +80,11 @@ def rows_of(pid: int, fid: str, patient: dict) -> Rows:
 
 
 def write_rows(conn: Connection, rows: list[Rows]) -> None:
-    insert_rows(
-        conn, [(empi_person, [r.person for r in rows]), (empi_key, [k for r in rows for k in r.keys])]
-    )
+    insert_rows(conn, _batches(rows))
+
+
+def _batches(rows: list[Rows]) -> list:
+    return [(empi_person, [r.person for r in rows]), (empi_key, [k for r in rows for k in r.keys])]
 
 
 def reindex(conn: Connection, pids: set[int] = frozenset(), fids: set[str] = frozenset()) -> int:
@@ -132,10 +134,10 @@ class _Pending:
     fresh: dict[int, Rows] = field(default_factory=dict)  # created: their rows, from their bodies
 
     def __call__(self, conn: Connection) -> None:
-        flush(conn)
+        flush(conn, at_commit=True)
 
 
-def flush(conn: Connection, keys: set[str] | None = None) -> None:
+def flush(conn: Connection, keys: set[str] | None = None, at_commit: bool = False) -> None:
     """Bring the index up to date with the Patients this transaction wrote so far. ``keys``: only if
     a search on these blocking keys could find one of them (new Patients sharing none of the keys
     wait for the commit, and are written together)."""
@@ -150,7 +152,11 @@ def flush(conn: Connection, keys: set[str] | None = None) -> None:
     pending.fresh.clear()
     # A Patient created in this transaction has no index rows yet: its rows come from the body it was
     # stored with, without reading it back (unless it changed again since).
-    write_rows(conn, [rows for pid, rows in fresh.items() if pid not in pids])
+    rows = [rows for pid, rows in fresh.items() if pid not in pids]
+    if at_commit:  # nothing reads them in this transaction: with its other last inserts
+        insert_later(conn, _batches(rows))
+    else:
+        write_rows(conn, rows)
     reindex(conn, pids)
 
 

@@ -27,7 +27,7 @@ from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
 from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
-from hub.db import insert_rows
+from hub.db import insert_later
 from hub.empi import resolver
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
@@ -421,7 +421,9 @@ class Intake:
                 }
                 for (piece, unit), r in zip(items, results, strict=True)
             ]
-        insert_rows(conn, [(intake_record, list(new_keys.values())), (intake_ledger, ledger)])
+        # Read by later transactions only: inserted with the transaction's other last rows (the EMPI
+        # index's), in one statement.
+        insert_later(conn, [(intake_record, list(new_keys.values())), (intake_ledger, ledger)])
         return results
 
     def _priors(self, conn, fmt: str, digests: set[str], source_keys: list[str | None]) -> tuple[dict, dict]:

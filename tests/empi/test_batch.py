@@ -7,10 +7,13 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from adapters.tables import intake_ledger
+from hub.db import Database, insert_later
 from hub.empi import resolve
 from hub.empi.resolver import Batch
 from hub.empi.tables import empi_person
-from hub.errors import Unprocessable
+from hub.errors import Conflict, Unprocessable
+from hub.fhir import dates
 from hub.models import resource_tables
 from tests.empi.test_resolve import _mrn, _read, _without_id_card
 from tests.factories import FHIR_JSON, organization, patient
@@ -133,3 +136,37 @@ def test_a_record_refused_in_a_batch_refuses_alone(app, orgs):
         assert batch.resolve(good).outcome == "new"
         with pytest.raises(Unprocessable):
             batch.resolve(bad)
+
+
+def test_rows_inserted_at_the_end_of_a_transaction(app):
+    """``insert_later``: rows asked for during the transaction are written with its last statement;
+    rows asked for by a hook that runs after that are written at once; a duplicate key fails the
+    transaction whole (409), as the insert would have where it was asked for."""
+    hub = app.extensions["xietong"]
+
+    def row(h: str) -> dict:
+        return {
+            "institution": "org-t",
+            "format": "fhir",
+            "content_hash": h,
+            "source": "t",
+            "outcome": "stored",
+            "records": 0,
+            "received_at": dates.now_utc(),
+        }
+
+    class Late:
+        def __call__(self, conn):
+            insert_later(conn, [(intake_ledger, [row("late")])])
+
+    with hub.db.write() as conn:
+        insert_later(conn, [(intake_ledger, [row("one"), row("two")])])
+        Database.before_commit(conn, Late)
+        with hub.db.read() as other:  # not written yet
+            assert other.execute(select(func.count()).select_from(intake_ledger)).scalar_one() == 0
+    with hub.db.read() as conn:
+        assert sorted(conn.execute(select(intake_ledger.c.content_hash)).scalars()) == ["late", "one", "two"]
+    with pytest.raises(Conflict), hub.db.write() as conn:
+        insert_later(conn, [(intake_ledger, [row("three"), row("one")])])
+    with hub.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(intake_ledger)).scalar_one() == 3
