@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
+import orjson
 from pypinyin import Style, lazy_pinyin, pinyin
 
 from adapters.identifiers import (
@@ -211,8 +213,24 @@ def name_forms(name: dict) -> list[NameForm]:
 
 
 def names_of(patient: dict) -> tuple[NameForm, ...]:
+    names = patient.get("name")
+    if not names:
+        return ()
+    try:  # the same names again (a record is prepared, matched, stored and indexed): worked out once
+        key = orjson.dumps(names, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return _names_of(names)
+    return _names_cached(key)
+
+
+@lru_cache(maxsize=4096)
+def _names_cached(key: bytes) -> tuple[NameForm, ...]:
+    return _names_of(orjson.loads(key))
+
+
+def _names_of(names) -> tuple[NameForm, ...]:
     seen: dict[tuple, NameForm] = {}
-    for name in patient.get("name") or []:
+    for name in names if isinstance(names, list) else []:
         if not isinstance(name, dict) or name.get("use") == "old":
             continue
         for f in name_forms(name):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event, text
+import orjson
+from sqlalchemy import Table, create_engine, event, insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -126,6 +127,62 @@ class Database:
         self.extras.clear()
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+_INSERT_SQL: dict[tuple, object] = {}
+
+
+def insert_rows(conn: Connection, batches: list[tuple[Table, list[dict]]]) -> None:
+    """Insert rows into several tables (``(table, rows)``, every row of a table with the same keys).
+
+    On PostgreSQL in one statement: each table's rows travel as one JSON document that the server
+    unpacks into the table's own column types (``json_populate_recordset``); one round trip, one
+    execution, where an ``executemany`` runs the insert once per row. Elsewhere an insert per table."""
+    batches = [(t, rows) for t, rows in batches if rows]
+    if not batches:
+        return
+    if conn.dialect.name != "postgresql":
+        for table, rows in batches:
+            conn.execute(insert(table), rows)
+        return
+    key = tuple((t.name, tuple(rows[0])) for t, rows in batches)
+    stmt = _INSERT_SQL.get(key)
+    if stmt is None:
+        q = conn.dialect.identifier_preparer.quote
+        parts = []
+        for n, (name, cols) in enumerate(key):
+            listed = ", ".join(q(c) for c in cols)
+            parts.append(
+                f"i{n} AS (INSERT INTO {q(name)} ({listed}) SELECT {listed} "
+                f"FROM json_populate_recordset(NULL::{q(name)}, CAST(:j{n} AS json)))"
+            )
+        stmt = _INSERT_SQL[key] = text("WITH " + ",\n".join(parts) + " SELECT 1")
+    conn.execute(stmt, {f"j{n}": orjson.dumps(rows).decode() for n, (_, rows) in enumerate(batches)})
+
+
+class _Inserts:
+    """Rows to insert as the transaction's last writes (``insert_later``), in one statement."""
+
+    def __init__(self):
+        self.batches: list[tuple[Table, list[dict]]] = []
+        self.ran = False
+
+    def __call__(self, conn: Connection) -> None:
+        batches, self.batches = self.batches, []
+        self.ran = True
+        insert_rows(conn, batches)
+
+
+def insert_later(conn: Connection, batches: list[tuple[Table, list[dict]]]) -> None:
+    """``insert_rows`` at the end of ``conn``'s write transaction, together with every other
+    ``insert_later`` of it (one statement on PostgreSQL): for rows nothing in the transaction reads
+    back (a ledger, an index kept for later transactions). A failure (a unique key taken) fails the
+    transaction as the insert would have where it was asked for."""
+    later = Database.before_commit(conn, _Inserts)
+    if later.ran:  # asked by a hook that runs after it: now
+        insert_rows(conn, batches)
+    else:
+        later.batches.extend(b for b in batches if b[1])
 
 
 def _pg_engine(url: str, echo: bool, pool_size: int, options: str) -> Engine:

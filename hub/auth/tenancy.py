@@ -329,22 +329,26 @@ def replace_links(conn, rtype: str, fid: str, links: list[Link]) -> None:
     conn.execute(
         delete(access_link).where(access_link.c.source_type == rtype, access_link.c.source_id == fid)
     )
-    if links:
-        conn.execute(
-            insert(access_link),
-            [
-                {
-                    "organization_id": link.organization,
-                    "patient_id": link.patient,
-                    "purposes": " ".join(link.purposes),
-                    "source_type": rtype,
-                    "source_id": fid,
-                    "valid_from": link.valid_from,
-                    "valid_to": link.valid_to,
-                }
-                for link in links
-            ],
-        )
+    add_links(conn, [(rtype, fid, links)])
+
+
+def add_links(conn, sources: list[tuple[str, str, list[Link]]]) -> None:
+    """The links of records that have none yet (just created: ``(type, id, links)``), in one insert."""
+    rows = [
+        {
+            "organization_id": link.organization,
+            "patient_id": link.patient,
+            "purposes": " ".join(link.purposes),
+            "source_type": rtype,
+            "source_id": fid,
+            "valid_from": link.valid_from,
+            "valid_to": link.valid_to,
+        }
+        for rtype, fid, links in sources
+        for link in links
+    ]
+    if rows:
+        conn.execute(insert(access_link), rows)
 
 
 def org_resolver(conn):

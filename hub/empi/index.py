@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import case, delete, func, insert, literal, or_, select
+from sqlalchemy import Integer, String, bindparam, case, column, delete, func, literal, or_, select, text
 from sqlalchemy.engine import Connection
 
 from adapters.normalise import Demographics, demographics
-from hub.db import BEFORE_COMMIT, Database
+from hub.db import BEFORE_COMMIT, Database, insert_later, insert_rows
 from hub.empi.tables import empi_key, empi_person
 from hub.fhir.extract import h64
 from hub.fhir.store import on_write
@@ -80,12 +80,11 @@ def rows_of(pid: int, fid: str, patient: dict) -> Rows:
 
 
 def write_rows(conn: Connection, rows: list[Rows]) -> None:
-    if not rows:
-        return
-    conn.execute(insert(empi_person), [r.person for r in rows])
-    keys = [k for r in rows for k in r.keys]
-    if keys:
-        conn.execute(insert(empi_key), keys)
+    insert_rows(conn, _batches(rows))
+
+
+def _batches(rows: list[Rows]) -> list:
+    return [(empi_person, [r.person for r in rows]), (empi_key, [k for r in rows for k in r.keys])]
 
 
 def reindex(conn: Connection, pids: set[int] = frozenset(), fids: set[str] = frozenset()) -> int:
@@ -135,10 +134,10 @@ class _Pending:
     fresh: dict[int, Rows] = field(default_factory=dict)  # created: their rows, from their bodies
 
     def __call__(self, conn: Connection) -> None:
-        flush(conn)
+        flush(conn, at_commit=True)
 
 
-def flush(conn: Connection, keys: set[str] | None = None) -> None:
+def flush(conn: Connection, keys: set[str] | None = None, at_commit: bool = False) -> None:
     """Bring the index up to date with the Patients this transaction wrote so far. ``keys``: only if
     a search on these blocking keys could find one of them (new Patients sharing none of the keys
     wait for the commit, and are written together)."""
@@ -153,7 +152,11 @@ def flush(conn: Connection, keys: set[str] | None = None) -> None:
     pending.fresh.clear()
     # A Patient created in this transaction has no index rows yet: its rows come from the body it was
     # stored with, without reading it back (unless it changed again since).
-    write_rows(conn, [rows for pid, rows in fresh.items() if pid not in pids])
+    rows = [rows for pid, rows in fresh.items() if pid not in pids]
+    if at_commit:  # nothing reads them in this transaction: with its other last inserts
+        insert_later(conn, _batches(rows))
+    else:
+        write_rows(conn, rows)
     reindex(conn, pids)
 
 
@@ -235,3 +238,86 @@ def block(
         )
         for r in rows
     ]
+
+
+def shared_weight(keys: list[str], other_keys) -> int:
+    """How much a patient with ``other_keys`` shares with a query of ``keys`` (``block``'s order):
+    an identifier key (resident ID, identifier hash) in common weighs 1000, any other key 1."""
+    other = set(other_keys)
+    return sum(1000 if k.startswith(("r:", "i:")) else 1 for k in keys if k in other)
+
+
+_BLOCK_MANY: dict[str, object] = {}
+
+
+def _block_many_sql(dialect: str):
+    """``block_many``'s statement: the queries' keys arrive as one JSON array of ``{q, key, w}``
+    (one statement for any number of keys, built once)."""
+    stmt = _BLOCK_MANY.get(dialect)
+    if stmt is not None:
+        return stmt
+    if dialect == "postgresql":
+        wanted = text(
+            "SELECT q, key, w FROM json_to_recordset(CAST(:wanted AS json)) AS t(q int, key text, w int)"
+        )
+    else:
+        wanted = text(
+            "SELECT json_extract(value, '$.q') AS q, json_extract(value, '$.key') AS key, "
+            "json_extract(value, '$.w') AS w FROM json_each(:wanted)"
+        )
+    wanted = wanted.columns(column("q", Integer), column("key", String), column("w", Integer)).subquery(
+        "wanted"
+    )
+    shared = (
+        select(wanted.c.q, empi_key.c.pid, func.sum(wanted.c.w).label("n"))
+        .select_from(wanted.join(empi_key, empi_key.c.key == wanted.c.key))
+        .group_by(wanted.c.q, empi_key.c.pid)
+        .subquery()
+    )
+    ranked = select(
+        shared,
+        func.row_number()
+        .over(partition_by=shared.c.q, order_by=(shared.c.n.desc(), shared.c.pid))
+        .label("rn"),
+    ).subquery()
+    person = select(empi_person.c.pid, empi_person.c.fhir_id, empi_person.c.features, empi_person.c.candidate)
+    if dialect == "postgresql":
+        # Each patient fetched by its key: whatever the number of rows the planner expects of the
+        # JSON (it cannot know), never a scan of every indexed patient.
+        person = person.where(empi_person.c.pid == ranked.c.pid).limit(1).lateral("person")
+        joined = ranked.join(person, literal(True))
+    else:
+        person = person.subquery("person")
+        joined = ranked.join(person, person.c.pid == ranked.c.pid)
+    stmt = (
+        select(ranked.c.q, ranked.c.n, person.c.pid, person.c.fhir_id, person.c.features, person.c.candidate)
+        .select_from(joined)
+        .where(ranked.c.rn <= bindparam("limit"))
+        .order_by(ranked.c.q, ranked.c.n.desc(), person.c.pid)
+    )
+    _BLOCK_MANY[dialect] = stmt
+    return stmt
+
+
+def block_many(
+    conn: Connection, ds: list[Demographics], limit: int = BLOCK_LIMIT
+) -> list[tuple[list[Indexed], bool]]:
+    """``block`` for several queries in one statement: per query, its patients (most shared keys
+    first) and whether the limit cut the list (then more patients share keys with it)."""
+    data = []
+    for q, d in enumerate(ds):
+        data += [{"q": q, "key": k, "w": 1000 if k.startswith(("r:", "i:")) else 1} for k in keys_of(d)]
+    found: list[list[Indexed]] = [[] for _ in ds]
+    if not data:
+        return [(f, False) for f in found]
+    rows = conn.execute(
+        _block_many_sql(conn.dialect.name), {"wanted": orjson.dumps(data).decode(), "limit": limit}
+    ).all()
+    cut = [0] * len(ds)
+    for r in rows:
+        cut[r.q] += 1
+        if r.candidate:
+            found[r.q].append(
+                Indexed(r.pid, r.fhir_id, Demographics.from_json(orjson.loads(r.features)), r.n)
+            )
+    return [(f, n >= limit) for f, n in zip(found, cut, strict=True)]

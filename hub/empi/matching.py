@@ -49,8 +49,13 @@ def candidates(
     number, or the same identifier: the institution's own MRN sent again), then the scored ones.
     One indexed query (``hub.empi.index.block``), whose order puts identifier hits first."""
     index.flush(conn, set(index.keys_of(d)))
+    return rank(d, index.block(conn, d, patient_filter, with_body=with_body), thresholds)
+
+
+def rank(d: Demographics, found: list[index.Indexed], thresholds: Thresholds = DEFAULT) -> list[Candidate]:
+    """``found`` (blocked patients, most shared keys first) as candidates, best first."""
     certain, rest = [], []
-    for other in index.block(conn, d, patient_filter, with_body=with_body):
+    for other in found:
         s: Score = score(d, other.demographics)
         if s.certain:
             certain.append(

@@ -39,7 +39,7 @@ from hub.errors import HubError, Issue, Unprocessable
 from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
-from hub.fhir.store import on_write
+from hub.fhir.store import new_id, on_write
 
 PRINCIPAL = system("empi")
 PATIENT = TYPES["Patient"]
@@ -83,6 +83,14 @@ def resolve(
     it adds, so it is ``matched`` with nothing to add -- without asking the index again (a CSV file
     has a row per result, each naming its patient)."""
     incoming = prepare(incoming_patient, source_org)  # validated where it is written (``write``)
+    return _remembered(
+        conn, incoming, source_org, lambda: _resolve(conn, hub, incoming, source_org, thresholds)
+    )
+
+
+def _remembered(conn, incoming: dict, source_org: str | None, resolve_it) -> Resolution:
+    """``resolve_it()``, unless the same record was resolved in this transaction with no Patient
+    written since (then ``matched``, the same Patient)."""
     key = None
     if incoming.get("identifier"):
         key = (source_org, orjson.dumps(incoming, option=orjson.OPT_SORT_KEYS, default=str))
@@ -91,7 +99,7 @@ def resolve(
             pid, warnings = seen
             same = Candidate(pid, 1.0, "certain", "identifier", {"identifier": 1.0})
             return Resolution(pid, "matched", 1.0, [same], warnings=list(warnings))
-    r = _resolve(conn, hub, incoming, source_org, thresholds)
+    r = resolve_it()
     if key is not None:
         _resolved(conn)[key] = (r.patient_id, tuple(r.warnings))
     return r
@@ -120,12 +128,14 @@ def _forget(store, subtype, stored, pid) -> None:
 on_write("Patient", _forget)
 
 
-def _resolve(conn, hub, incoming: dict, source_org: str | None, thresholds: Thresholds) -> Resolution:
-    store = hub.fhir.store(conn, PRINCIPAL)
+def _resolve(
+    conn, hub, incoming: dict, source_org: str | None, thresholds: Thresholds, batch: Batch | None = None
+) -> Resolution:
+    store = hub.fhir.store(conn, PRINCIPAL) if batch is None else batch.store
     d = demographics(incoming)
     warnings = cross_check(incoming)
     _serialise(hub.db, conn, d)
-    found = matching.candidates(conn, d, thresholds)
+    found = matching.candidates(conn, d, thresholds) if batch is None else batch.candidates(d)
     top = found[0] if found else None
     if top is not None and top.grade == "certain" and top.method != "scored":
         others = [c.patient_id for c in found[1:] if c.grade == "certain" and c.method != "scored"]
@@ -134,16 +144,143 @@ def _resolve(conn, hub, incoming: dict, source_org: str | None, thresholds: Thre
                 f"Patient/{top.patient_id} and {', '.join(f'Patient/{o}' for o in others)} hold identifiers "
                 "of this record: they may be one person (Patient/$merge)"
             )
-        prov = _absorb(store, top, incoming, source_org, always_record=False)
+        prov = _absorb(store, top, incoming, source_org, always_record=False, batch=batch)
         return Resolution(top.patient_id, "matched", 1.0, found, prov, warnings=warnings)
     if top is not None and top.score >= thresholds.upper:
-        prov = _absorb(store, top, incoming, source_org, always_record=True)
+        prov = _absorb(store, top, incoming, source_org, always_record=True, batch=batch)
         return Resolution(top.patient_id, "linked", top.score, found, prov, warnings=warnings)
-    created = write(store, "Patient", incoming, tenant=source_org)
+    if batch is None:
+        created = write(store, "Patient", incoming, tenant=source_org).id
+    else:
+        created = batch.create(incoming)
     if top is not None and top.score >= thresholds.lower:
-        task = write(store, "Task", rec.review_task(created.id, top.patient_id, top.score, source_org))
-        return Resolution(created.id, "review", top.score, found, task_id=task.id, warnings=warnings)
-    return Resolution(created.id, "new", top.score if top else None, found, warnings=warnings)
+        if batch is not None:  # the review Task names the new Patient: it is written first
+            batch.flush()
+        task = write(store, "Task", rec.review_task(created, top.patient_id, top.score, source_org))
+        return Resolution(created, "review", top.score, found, task_id=task.id, warnings=warnings)
+    return Resolution(created, "new", top.score if top else None, found, warnings=warnings)
+
+
+@dataclass
+class _Local:
+    """A Patient this batch wrote or will write: what the index will say of it."""
+
+    order: tuple  # its place among patients sharing as many keys: (0, pid) stored, (1, n) new
+    demographics: object
+    keys: frozenset
+    candidate: bool
+
+
+class Batch:
+    """Several records resolved in one transaction, in order, with the outcomes ``resolve`` gives
+    them one after the other -- but with one candidate query for all of them (``prefetch``) and the
+    new Patients written together (``Store.create_many``, at ``flush``).
+
+    Each record is matched against the query's answer for its blocking keys, corrected by what the
+    batch itself did: a Patient it made or changed is compared as it is now (two records of one
+    person in a batch are one Patient). A record whose keys were not prefetched, or whose block was
+    cut by the limit, is resolved as ``resolve`` does, after ``flush``. New Patients are written at
+    ``flush``, which the caller runs before anything it writes may name them (and at the end); a
+    Patient made in the batch that another record links to is written before it changes."""
+
+    def __init__(self, conn, hub, source_org: str | None, thresholds: Thresholds = DEFAULT):
+        self.conn, self.hub, self.source_org, self.thresholds = conn, hub, source_org, thresholds
+        self.store = hub.fhir.store(conn, PRINCIPAL)
+        self._found: dict[tuple, tuple[list, bool]] = {}  # blocking keys -> (indexed, cut by the limit)
+        self._local: dict[str, _Local] = {}  # fhir id -> as the batch left it
+        self._pids: dict[str, int] = {}  # fhir id -> pid, of the stored patients seen
+        self._pending: list[tuple[str, dict]] = []  # new Patients not written yet
+        self._checked: dict | None = None  # the record being resolved, if validated by the caller
+
+    def take_turns(self, patients: list[dict]) -> None:
+        """Take the turns of these records (``serialise_all``), in one statement."""
+        serialise_all(self.hub.db, self.conn, patients, self.source_org)
+
+    def prefetch(self, patients: list[dict]) -> None:
+        """Take the turns of these records (if not yet taken) and fetch their candidates, in one query
+        for all."""
+        ds = []
+        for patient in patients:
+            try:
+                ds.append(demographics(prepare(patient, self.source_org)))
+            except HubError:  # refused when it is resolved
+                continue
+        if not ds:
+            return
+        if not self.hub.db.is_sqlite:
+            _take(self.conn, sorted({_turn(d) for d in ds} - _held(self.conn)))
+        wanted = {}
+        for d in ds:
+            keys = tuple(index.keys_of(d))
+            if keys and keys not in self._found:
+                wanted[keys] = d
+        if not wanted:
+            return
+        index.flush(self.conn, {k for keys in wanted for k in keys})
+        for keys, got in zip(wanted, index.block_many(self.conn, list(wanted.values())), strict=True):
+            self._found[keys] = got
+            self._pids.update((i.fhir_id, i.pid) for i in got[0])
+
+    def resolve(self, incoming_patient: dict, checked: bool = False) -> Resolution:
+        """The hub Patient that is this person (``resolve``). ``checked``: the caller has validated
+        ``incoming_patient`` as the API does (``check_resource``); if preparing it changes nothing,
+        a new Patient made of it is not validated a second time."""
+        incoming = prepare(incoming_patient, self.source_org)
+        self._checked = incoming if checked and incoming == incoming_patient else None
+        return _remembered(
+            self.conn,
+            incoming,
+            self.source_org,
+            lambda: _resolve(self.conn, self.hub, incoming, self.source_org, self.thresholds, self),
+        )
+
+    def candidates(self, d) -> list[Candidate]:
+        keys = index.keys_of(d)
+        got = self._found.get(tuple(keys))
+        if got is not None and not got[1]:
+            found = [i for i in got[0] if i.fhir_id not in self._local]
+            for fid, loc in self._local.items():
+                n = index.shared_weight(keys, loc.keys) if loc.candidate else 0
+                if n:
+                    found.append(
+                        index.Indexed(loc.order[1] if loc.order[0] == 0 else 0, fid, loc.demographics, n)
+                    )
+            if len(found) <= index.BLOCK_LIMIT:
+                order = {fid: loc.order for fid, loc in self._local.items()}
+                found.sort(key=lambda i: (-i.shared_keys, order.get(i.fhir_id, (0, i.pid))))
+                return matching.rank(d, found, self.thresholds)
+        # Not prefetched, or more candidates than the limit: asked of the index as ``resolve`` does.
+        self.flush()
+        return matching.candidates(self.conn, d, self.thresholds)
+
+    def create(self, incoming: dict) -> str:
+        """A new Patient, validated now (unless the caller did) and written at ``flush``: its id."""
+        if incoming is not self._checked:
+            check_resource(incoming, "Patient")
+        fid = new_id()
+        self._pending.append((fid, incoming))
+        self._note(fid, incoming, (1, len(self._local)))
+        return fid
+
+    def changed(self, fid: str, patient: dict) -> None:
+        """A stored Patient the batch has just changed to ``patient``."""
+        order = self._local[fid].order if fid in self._local else (0, self._pids.get(fid, 0))
+        self._note(fid, patient, order)
+
+    def pending(self, fid: str) -> bool:
+        return any(f == fid for f, _ in self._pending)
+
+    def flush(self) -> None:
+        """Write the new Patients not written yet, in one ``Store.create_many``."""
+        if not self._pending:
+            return
+        items = [(PATIENT, body, fid) for fid, body in self._pending]
+        self._pending = []
+        self.store.create_many(items, tenant=self.source_org)
+
+    def _note(self, fid: str, patient: dict, order: tuple) -> None:
+        d = demographics(patient)
+        self._local[fid] = _Local(order, d, frozenset(index.keys_of(d)), index.is_candidate(patient))
 
 
 def _serialise(db, conn, d) -> None:
@@ -199,15 +336,24 @@ def _take(conn, keys: list[int]) -> None:
 
 
 def _absorb(
-    store, cand: Candidate, incoming: dict, source_org: str | None, always_record: bool
+    store,
+    cand: Candidate,
+    incoming: dict,
+    source_org: str | None,
+    always_record: bool,
+    batch: Batch | None = None,
 ) -> str | None:
     """Add what ``incoming`` brings to the candidate; record the link (a Provenance) if anything
     changed, or always for a scored link (so that it can be undone)."""
+    if batch is not None and batch.pending(cand.patient_id):
+        batch.flush()  # made earlier in the batch: stored as made, then changed (as one by one)
     current = store.read(PATIENT, cand.patient_id)
     merged, changed = rec.absorb(current.resource(), incoming)
     version = current.version
     if changed:
         version = write(store, "Patient", merged, cand.patient_id).version
+        if batch is not None:
+            batch.changed(cand.patient_id, merged)
     if not changed and not always_record:
         return None
     prov = rec.provenance(

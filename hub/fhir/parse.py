@@ -48,7 +48,9 @@ def parse_json(data: bytes) -> dict:
             value = json.loads(data, parse_float=decimal.Decimal)
         except ValueError:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    bad = _CONTROL_ESCAPE.search(data)
+    # The pattern scans the whole body (a third of a millisecond for a 5 kB Bundle); what it looks
+    # for always holds the literal ``\u00``, which a plain substring search finds or rules out at once.
+    bad = _CONTROL_ESCAPE.search(data) if b"\\u00" in data else None
     if bad:
         raise BadRequest(
             f"the body holds the control character {bad.group().decode()[-6:]}; FHIR strings "

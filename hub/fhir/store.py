@@ -18,7 +18,15 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
-from hub.auth.tenancy import LINK_SOURCES, SYSTEM_POLICY, Policy, links_of, org_resolver, replace_links
+from hub.auth.tenancy import (
+    LINK_SOURCES,
+    SYSTEM_POLICY,
+    Policy,
+    add_links,
+    links_of,
+    org_resolver,
+    replace_links,
+)
 from hub.db import Database
 from hub.errors import Forbidden, Gone, NotFound, PreconditionFailed
 from hub.fhir import dates
@@ -39,6 +47,29 @@ def on_write(rtype: str, hook) -> None:
     Bundles, the adapters, the EMPI, the seed)."""
     if hook not in WRITE_HOOKS.setdefault(rtype, []):
         WRITE_HOOKS[rtype].append(hook)
+
+
+_CREATED = "xietong.patients_created"  # conn.info: (transaction, {Patient id: tenant}) created in it
+
+
+def _created_patients(conn: Connection) -> dict[str, str | None]:
+    tx = conn.get_transaction()
+    held = conn.info.get(_CREATED)
+    if held is None or held[0] is not tx:
+        held = conn.info[_CREATED] = (tx, {})
+    return held[1]
+
+
+def _note_patient(store, subtype: str, stored, pid) -> None:
+    """Patients created in this transaction, with their tenant: an institution may see what it has just
+    created (``Store._check_patient``) without asking the database. Changed or deleted: forgotten."""
+    if subtype == "create":
+        _created_patients(store.conn)[stored.id] = stored.tenant
+    else:
+        _created_patients(store.conn).pop(stored.id, None)
+
+
+on_write("Patient", _note_patient)
 
 
 @dataclass
@@ -118,7 +149,7 @@ class Store:
         self._check_patient(rt, rows.patient)
         if not self.db.is_sqlite:
             pid = _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
-            self._links(rt, fid, body)
+            self._links(rt, fid, body, new=True)
             return self._recorded(
                 "create",
                 Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
@@ -143,7 +174,7 @@ class Store:
         )
         self._history(pid, 1, rt.name, fid, when, "POST", text)
         self._index(pid, rows)
-        self._links(rt, fid, body)
+        self._links(rt, fid, body, new=True)
         return self._recorded(
             "create",
             Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
@@ -184,9 +215,15 @@ class Store:
             else:
                 new = _append_in_one_statement(self.conn, rt, when, prepared, None, history=True)
             pids.update(zip((x[0] for x in prepared), new, strict=True))
+        org_of = None
+        links = []
+        for rt, fid, body, _, _ in out:
+            if rt.name in LINK_SOURCES:
+                org_of = org_of or org_resolver(self.conn)
+                links.append((rt.name, fid, links_of(rt.name, body, org_of)))
+        add_links(self.conn, links)  # new records: none to replace
         stored = []
-        for rt, fid, body, text, rows in out:
-            self._links(rt, fid, body)
+        for rt, fid, _, text, rows in out:
             stored.append(
                 Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
             )
@@ -432,13 +469,20 @@ class Store:
             on_write(self, subtype, stored)
         return stored
 
-    def _links(self, rt: ResourceType, fid: str, body: dict) -> None:
-        if rt.name in LINK_SOURCES:
-            replace_links(self.conn, rt.name, fid, links_of(rt.name, body, org_resolver(self.conn)))
+    def _links(self, rt: ResourceType, fid: str, body: dict, new: bool = False) -> None:
+        """The record's access links; ``new``: a record just created (its id is new to its table, so
+        it has no links to replace)."""
+        if rt.name not in LINK_SOURCES:
+            return
+        links = links_of(rt.name, body, org_resolver(self.conn))
+        if new:
+            add_links(self.conn, [(rt.name, fid, links)])
+        else:
+            replace_links(self.conn, rt.name, fid, links)
 
     def _check_patient(self, rt: ResourceType, patient: str | None) -> None:
         """A record about a patient may be written only by an institution that may see the patient."""
-        if patient is None or self.policy.reads_everything:
+        if patient is None or self.policy.reads_everything or self._own_new(patient):
             return
         patients = resource_tables["Patient"]
         cond = self.policy.read_filter(TYPES["Patient"])
@@ -450,10 +494,18 @@ class Store:
                 [f"{rt.name}.{rt.patient_param}"],
             )
 
+    def _own_new(self, patient: str) -> bool:
+        """A Patient this transaction created as this institution's own: visible to it (its tenant)."""
+        org = self.policy.organization
+        return org is not None and _created_patients(self.conn).get(patient, "") == org
+
     def _check_patients(self, patients: dict[str, ResourceType]) -> None:
         """``_check_patient`` for several patients (``{patient id: type of a record about them}``),
         in one query."""
-        if not patients or self.policy.reads_everything:
+        if self.policy.reads_everything:
+            return
+        patients = {p: rt for p, rt in patients.items() if not self._own_new(p)}
+        if not patients:
             return
         if len(patients) == 1:
             ((patient, rt),) = patients.items()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, null, select, union_all, update
 
 from adapters import csv as csv_adapter
 from adapters import fhir as fhir_adapter
@@ -27,6 +27,7 @@ from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
 from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
+from hub.db import insert_later
 from hub.empi import resolver
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
@@ -34,7 +35,7 @@ from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
 from hub.fhir.store import dumps, new_id
 
-from .link import criteria, resolve
+from .link import criteria
 
 ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
 GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process_many``)
@@ -66,6 +67,15 @@ class Result:
                 issue["expression"] = [self.element]
             out["operationOutcome"] = {"resourceType": "OperationOutcome", "issue": [issue]}
         return out
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What the ledger says of a piece received before."""
+
+    outcome: str
+    message_id: str | None
+    patient_id: str | None
 
 
 @dataclass
@@ -269,37 +279,41 @@ class Intake:
         """Link and store pieces in the caller's transaction: per piece, its patients are resolved and
         its records planned in order; the records new to the hub are then written together
         (``Store.create_many``: one AuditEvent per patient), with their intake and ledger rows."""
+        people = resolver.Batch(conn, self.hub, self.org_id)
+        # The turns of the pieces' patients first: what is read after them (the ledger, the records
+        # known, the EMPI's candidates) sees what a transaction about the same people committed.
+        people.take_turns([p for _, unit in items for p in unit.patients])
+        digests = {p.content_hash for p, _ in items} if replaying is None else set()
+        prior, known = self._priors(conn, fmt, digests, [r.source_key for _, u in items for r in u.records])
         done: dict[int, Result] = {}
-        if replaying is None:  # received meanwhile (a resend racing this one): stored by that one
-            prior = self._ledgers(fmt, {p.content_hash for p, _ in items}, conn)
-            for n, (piece, _) in enumerate(items):
-                if piece.content_hash in prior:
-                    done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
-            if done:
-                items = [item for n, item in enumerate(items) if n not in done]
-        stored = iter(self._store_new(conn, fmt, items, replaying))
+        for n, (piece, _) in enumerate(items):  # received meanwhile (a resend racing this one)
+            if piece.content_hash in prior:
+                done[n] = self._duplicate(piece, prior[piece.content_hash], adapter_for(fmt))
+        if done:
+            items = [item for n, item in enumerate(items) if n not in done]
+        stored = iter(self._store_new(conn, fmt, items, replaying, people, known))
         return [done[n] if n in done else next(stored) for n in range(len(items) + len(done))]
 
     def _store_new(
-        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None
+        self, conn, fmt: str, items: list[tuple[Piece, Unit]], replaying: int | None, people, known: dict
     ) -> list[Result]:
         hub, org = self.hub, self.org_id
         if not items:
             return []
         store = hub.fhir.store(conn, self.principal)
         policy = store.policy
-        resolver.serialise_all(hub.db, conn, [p for _, unit in items for p in unit.patients], org)
-        known = self._known_records(conn, [r.source_key for _, unit in items for r in unit.records])
+        # The patients of every piece: their candidates fetched at once, resolved in order (each sees
+        # the Patients the pieces before it made or changed), new ones written together before the
+        # records that name them.
+        people.prefetch([p for _, unit in items for p in unit.patients])
         creates: list[tuple] = []
-        new_keys: list[dict] = []
-        pending: set[str] = set()  # ids in ``creates`` and ``new_keys``, not written yet
+        pending: set[str] = set()  # ids in ``creates``, not written yet
+        new_keys: dict[str, dict] = {}  # intake rows of the records created, inserted at the end
 
         def write_pending():
+            people.flush()
             store.create_many(creates)
-            if new_keys:
-                conn.execute(insert(intake_record), new_keys)
             creates.clear()
-            new_keys.clear()
             pending.clear()
 
         results = []
@@ -307,7 +321,7 @@ class Intake:
             patient_ids, link = [], None
             for n, patient in enumerate(unit.patients):
                 try:
-                    r = resolve(conn, hub, patient, org)
+                    r = people.resolve(patient, checked=True)  # ``validate(unit)`` did
                 except AUTH_ERRORS:
                     raise
                 except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
@@ -362,31 +376,35 @@ class Intake:
                 if action == "update":
                     if fid in pending:  # created earlier in the group: written first, then changed
                         write_pending()
+                    people.flush()
                     store.update(rt, fid, {**rec.resource, "id": fid})
-                    conn.execute(
-                        update(intake_record)
-                        .where(intake_record.c.institution == org, intake_record.c.source_key == key)
-                        .values(content_hash=digest)
-                    )
+                    if key in new_keys:  # created earlier in the group: its row is not written yet
+                        new_keys[key]["content_hash"] = digest
+                    else:
+                        conn.execute(
+                            update(intake_record)
+                            .where(intake_record.c.institution == org, intake_record.c.source_key == key)
+                            .values(content_hash=digest)
+                        )
                     continue
                 if rec.shared:  # written now: a later piece of the group finds it by its identifier
+                    people.flush()
                     store.create(rt, rec.resource, fid=fid)
                 else:
                     creates.append((rt, rec.resource, fid))
                 pending.add(fid)
                 if key:
-                    new_keys.append(
-                        {
-                            "institution": org,
-                            "source_key": key,
-                            "resource_type": rt.name,
-                            "fhir_id": fid,
-                            "content_hash": digest,
-                        }
-                    )
+                    new_keys[key] = {
+                        "institution": org,
+                        "source_key": key,
+                        "resource_type": rt.name,
+                        "fhir_id": fid,
+                        "content_hash": digest,
+                    }
             patient = patient_ids[0] if patient_ids else None
             results.append(Result(piece.source, "stored", unit.message_id, patient, link, written))
         write_pending()
+        ledger = []
         if replaying is not None:
             for (piece, unit), r in zip(items, results, strict=True):
                 self._record_ledger(
@@ -394,19 +412,58 @@ class Intake:
                 )
         else:
             now = dates.now_utc()
-            conn.execute(
-                insert(intake_ledger),
-                [
-                    {
-                        "institution": org,
-                        "format": fmt,
-                        "content_hash": piece.content_hash,
-                        **self._ledger_values(piece, unit.message_id, "stored", r.patient_id, r.records, now),
-                    }
-                    for (piece, unit), r in zip(items, results, strict=True)
-                ],
-            )
+            ledger = [
+                {
+                    "institution": org,
+                    "format": fmt,
+                    "content_hash": piece.content_hash,
+                    **self._ledger_values(piece, unit.message_id, "stored", r.patient_id, r.records, now),
+                }
+                for (piece, unit), r in zip(items, results, strict=True)
+            ]
+        # Read by later transactions only: inserted with the transaction's other last rows (the EMPI
+        # index's), in one statement.
+        insert_later(conn, [(intake_record, list(new_keys.values())), (intake_ledger, ledger)])
         return results
+
+    def _priors(self, conn, fmt: str, digests: set[str], source_keys: list[str | None]) -> tuple[dict, dict]:
+        """``({content hash: ledger row}, {source key: (fhir id, content hash)})``: the pieces with
+        these hashes received before, and the records these keys named before, in one query."""
+        keys = sorted({k[:300] for k in source_keys if k})
+        led, rec = intake_ledger.c, intake_record.c
+        parts = []
+        if digests:
+            parts.append(
+                select(
+                    literal("ledger").label("kind"),
+                    led.content_hash.label("k"),
+                    led.outcome.label("a"),
+                    led.message_id.label("b"),
+                    led.patient_id.label("c"),
+                ).where(
+                    led.institution == self.org_id, led.format == fmt, led.content_hash.in_(sorted(digests))
+                )
+            )
+        if keys:
+            parts.append(
+                select(
+                    literal("record").label("kind"),
+                    rec.source_key.label("k"),
+                    rec.fhir_id.label("a"),
+                    rec.content_hash.label("b"),
+                    null().label("c"),
+                ).where(rec.institution == self.org_id, rec.source_key.in_(keys[:500]))
+            )
+        prior, known = {}, {}
+        for r in (
+            conn.execute(union_all(*parts)) if len(parts) > 1 else conn.execute(parts[0]) if parts else []
+        ):
+            if r.kind == "ledger":
+                prior[r.k] = Prior(r.a, r.b, r.c)
+            else:
+                known[r.k] = (r.a, r.b)
+        known.update(self._known_records(conn, keys[500:]))
+        return prior, known
 
     def _known_records(self, conn, source_keys: list[str | None]) -> dict[str, tuple[str, str]]:
         """``{source key: (fhir id, content hash)}`` of the records these keys named before."""

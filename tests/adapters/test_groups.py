@@ -10,7 +10,7 @@ from adapters.tables import intake_ledger, intake_record
 from hub.fhir.registry import TYPES
 from hub.ingest.service import Intake, institution_principal
 from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
-from tests.adapters.conftest import count
+from tests.adapters.conftest import count, resources
 
 MRN = "http://his.yuxi-first.example/fhir/sid/mrn"
 LIS = "http://his.yuxi-first.example/fhir/CodeSystem/lis-item"
@@ -254,3 +254,46 @@ def test_create_many_writes_what_create_writes(hub):
     assert sorted(r for refs in entities("one-") for r in refs if r.startswith("Observation/")) == sorted(
         f"Observation/{s.id}/_history/1" for s in one
     )
+
+
+def test_two_bundles_of_one_person_in_a_group_are_one_patient(hub):
+    """The same person under two MRNs in one payload (one group): linked to ONE hub Patient, as the
+    pieces one by one are; then a group of a new person, a known one and a look-alike for review."""
+    phone = {"system": "phone", "value": "13900005555"}
+    first = bundle("S-1", "钱", "芳", "1966-06-06", [5.1])
+    second = bundle("S-2", "钱", "芳", "1966-06-06", [6.2])  # another MRN of the same person
+    for b in (first, second):
+        b["entry"][0]["resource"]["telecom"] = [phone]
+    intake = Intake(hub, "yuxi-first")
+    patients = count(hub, "Patient")
+    s = intake.run("fhir", ndjson(first, second), "same-person.ndjson")
+    assert [(r.outcome, r.link) for r in s.results] == [("stored", "new"), ("stored", "linked")], s.as_json()
+    assert s.results[0].patient_id == s.results[1].patient_id
+    assert count(hub, "Patient") == patients + 1
+    hub_patient = next(p for p in resources(hub, "Patient") if p["id"] == s.results[0].patient_id)
+    assert {i["value"] for i in hub_patient["identifier"]} == {"S-1", "S-2"}
+    observations = [
+        o
+        for o in resources(hub, "Observation")
+        if o["subject"]["reference"] == f"Patient/{hub_patient['id']}"
+    ]
+    assert len(observations) == 2
+
+    known = bundle("S-3", "钱", "芳", "1966-06-06", [7.3])  # the known person again (a third MRN)
+    known["entry"][0]["resource"]["telecom"] = [phone]
+    lookalike = bundle("S-4", "钱", "芳", "1966-06-06", [8.4])  # same name, birth date, sex; no phone
+    lookalike["entry"][0]["resource"]["telecom"] = [{"system": "phone", "value": "13700001234"}]
+    stranger = bundle("S-5", "孙", "强", "1990-01-01", [4.0])
+    tasks = count(hub, "Task")
+    s = intake.run("fhir", ndjson(stranger, known, lookalike), "mixed.ndjson")
+    assert [(r.outcome, r.link) for r in s.results] == [
+        ("stored", "new"),
+        ("stored", "linked"),
+        ("stored", "review"),
+    ], s.as_json()
+    assert s.results[1].patient_id == hub_patient["id"]
+    assert len({r.patient_id for r in s.results}) == 3
+    assert count(hub, "Patient") == patients + 3 and count(hub, "Task") == tasks + 1
+    again = intake.run("fhir", ndjson(stranger, known, lookalike), "mixed.ndjson")
+    assert (again.duplicate, again.stored) == (3, 0)
+    assert count(hub, "Patient") == patients + 3
