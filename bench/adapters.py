@@ -13,6 +13,9 @@ fhir adapter's input, with ``fhir.resources.R4B`` and nothing else.
 each: one transaction each); ``fhir ndjson`` sends other people's Bundles, as many, in one NDJSON
 payload, which the intake stores in groups (one transaction per group of pieces), as it does CSV
 rows.
+
+``--pg`` needs an empty database (intake is resumable: payloads it has stored before store nothing
+again, so a database used by an earlier run would measure nothing; the script says so and stops).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import orjson
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from fhir.resources.R4B import get_fhir_model_class  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from adapters.tables import intake_ledger  # noqa: E402
 from hub import create_app, migrate  # noqa: E402
 from hub.auth.principal import system  # noqa: E402
 from hub.config import Config  # noqa: E402
@@ -175,6 +180,11 @@ def main() -> int:
     migrate.upgrade(url)
     app = create_app(Config.from_env({}, DATABASE_URL=url, INSTANCE_PATH=tempfile.mkdtemp()))
     hub = app.extensions["xietong"]
+    with hub.db.read() as conn:
+        if conn.execute(select(intake_ledger.c.institution).limit(1)).first() is not None:
+            # Intake is resumable: the same payloads again would store nothing and measure nothing.
+            print(f"{args.pg} already holds ingested payloads; give an empty database", file=sys.stderr)
+            return 2
     transaction.process(hub.fhir, system("bench"), demo_alliance_bundle(), "urn:bench")
 
     rates = {}
