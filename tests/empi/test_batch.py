@@ -16,17 +16,7 @@ from hub.errors import Conflict, Unprocessable
 from hub.fhir import dates
 from hub.models import resource_tables
 from tests.empi.test_resolve import _mrn, _read, _without_id_card
-from tests.factories import FHIR_JSON, organization, patient
-
-
-@pytest.fixture
-def orgs(client):
-    out = {}
-    for key, name in (("a", "县人民医院"), ("b", "市第一人民医院")):
-        out[key] = client.post(
-            "/fhir/Organization", json=organization(name=name, code=f"E-{key}"), headers=FHIR_JSON
-        ).get_json()["id"]
-    return out
+from tests.factories import patient
 
 
 def _count(hub, rtype: str) -> int:

@@ -6,11 +6,11 @@ import threading
 
 from hub.empi import resolve
 from hub.errors import Conflict
-from tests.empi.test_resolve import _mrn, _without_id_card, orgs  # noqa: F401  (fixture)
+from tests.empi.test_resolve import _mrn, _without_id_card
 from tests.factories import patient
 
 
-def test_simultaneous_records_of_one_person_make_one_patient(app, client, orgs):  # noqa: F811
+def test_simultaneous_records_of_one_person_make_one_patient(app, client, orgs):
     hub = app.extensions["xietong"]
     barrier = threading.Barrier(2)
     results, errors = {}, []

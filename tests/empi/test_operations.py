@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from hub.empi import resolve
-from tests.empi.test_resolve import _mrn, _read, _without_id_card, orgs  # noqa: F401  (fixture)
+from tests.empi.test_resolve import _read, _without_id_card
 from tests.factories import FHIR_JSON, observation, patient, resident_id
 from tests.principals import bearer
 
@@ -27,7 +27,7 @@ def _match(client, resource, *more, headers=None):
     return client.post("/fhir/Patient/$match", json=body, headers={**FHIR_JSON, **(headers or {})})
 
 
-def test_match_answers_scored_candidates_best_first(app, client, orgs):  # noqa: F811
+def test_match_answers_scored_candidates_best_first(app, client, orgs):
     zhang = _resolve(app, _without_id_card(patient(family="张", given="伟", mrn="A-1")), orgs["a"])
     _resolve(app, _without_id_card(patient(family="张", given="华", mrn="A-2")), orgs["a"])  # his twin
     _resolve(
@@ -59,7 +59,7 @@ def test_match_answers_scored_candidates_best_first(app, client, orgs):  # noqa:
     assert entries[0]["search"]["extension"][0]["valueCode"] == "certain"
 
 
-def test_match_on_the_resident_id_number_is_certain(app, client, orgs):  # noqa: F811
+def test_match_on_the_resident_id_number_is_certain(app, client, orgs):
     p = _resolve(app, patient(id_card=resident_id("19800203", seq="555")), orgs["a"])
     query = {
         "resourceType": "Patient",
@@ -88,7 +88,7 @@ def test_match_refuses_bad_input_with_an_operation_outcome(client):
     assert client.get("/fhir/Patient/$match").status_code == 405
 
 
-def test_match_shows_an_institution_only_the_patients_it_may_see(app, client, orgs):  # noqa: F811
+def test_match_shows_an_institution_only_the_patients_it_may_see(app, client, orgs):
     _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])
     query = {"resourceType": "Patient", "name": [{"text": "张伟"}], "birthDate": "1980-02-03"}
     as_a = bearer(app, orgs["a"])
@@ -99,7 +99,7 @@ def test_match_shows_an_institution_only_the_patients_it_may_see(app, client, or
     assert _match(client, query, headers=read_only).status_code == 403
 
 
-def test_merge_after_review_and_undo(app, client, orgs):  # noqa: F811
+def test_merge_after_review_and_undo(app, client, orgs):
     a = _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])
     b = _resolve(app, _without_id_card(patient(mrn="B-1", phone="13900002222")), orgs["b"])
     assert b.outcome == "review"
@@ -140,7 +140,7 @@ def test_merge_after_review_and_undo(app, client, orgs):  # noqa: F811
     assert again.status_code == 409
 
 
-def test_unlink_a_scored_link(app, client, orgs):  # noqa: F811
+def test_unlink_a_scored_link(app, client, orgs):
     a = _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])
     latin = _without_id_card(patient(mrn="B-1"))
     latin["name"] = [{"text": "Wei Zhang"}]
@@ -197,7 +197,7 @@ def test_match_over_real_http(live_server, live_headers):
     assert {"match", "merge", "unlink"} <= {o["name"] for o in patient_ops}
 
 
-def test_match_answers_about_an_institutions_patient_are_audited(app, client, db, orgs):  # noqa: F811
+def test_match_answers_about_an_institutions_patient_are_audited(app, client, db, orgs):
     from tests.conftest import scalar
 
     _resolve(app, _without_id_card(patient(mrn="A-1")), orgs["a"])

@@ -9,17 +9,7 @@ from sqlalchemy import func, select
 from hub.empi import resolve
 from hub.empi.tables import empi_key, empi_person
 from hub.errors import Unprocessable
-from tests.factories import FHIR_JSON, organization, patient, resident_id
-
-
-@pytest.fixture
-def orgs(client):
-    out = {}
-    for key, name in (("a", "县人民医院"), ("b", "市第一人民医院")):
-        out[key] = client.post(
-            "/fhir/Organization", json=organization(name=name, code=f"E-{key}"), headers=FHIR_JSON
-        ).get_json()["id"]
-    return out
+from tests.factories import FHIR_JSON, patient, resident_id
 
 
 def _resolve(app, incoming, org):

@@ -8,7 +8,7 @@ import pytest
 
 from hub.empi import resolve
 from tests.conftest import SHARED_DATA
-from tests.empi.test_resolve import _mrn, orgs  # noqa: F401  (fixture)
+from tests.empi.test_resolve import _mrn
 
 pytestmark = pytest.mark.interop
 
@@ -34,7 +34,7 @@ def _as_seen_elsewhere(p: dict, mrn: str) -> dict:
     return other
 
 
-def test_repeated_synthea_patients_are_linked_not_duplicated(app, client, orgs):  # noqa: F811
+def test_repeated_synthea_patients_are_linked_not_duplicated(app, client, orgs):
     hub = app.extensions["xietong"]
     patients = _synthea_patients()
     assert len(patients) >= 30
