@@ -20,7 +20,7 @@ from hub.audit import codes as c
 from hub.audit.events import RequestMeta
 from hub.audit.writer import writer_for
 from hub.auth.principal import REGULATOR, Principal
-from hub.db import Database
+from hub.db import BEFORE_COMMIT, Database
 
 META_KEY = "request_meta"  # where the request's network details travel with its principal
 
@@ -60,17 +60,41 @@ def record_write(
     for t in touched if isinstance(touched, list) else [touched]:
         by_patient[t.patient_id].append(t.reference)
     meta = meta_of(principal)
-    chain.append_many(
-        db,
-        conn,
-        [
-            (
-                events.rest_event(principal, subtype, patient_id=p, entities=refs, request_meta=meta),
-                chain.FROM_EVENT,
-            )
-            for p, refs in by_patient.items()
-        ],
-    )
+    items = [
+        (
+            events.rest_event(principal, subtype, patient_id=p, entities=refs, request_meta=meta),
+            chain.FROM_EVENT,
+        )
+        for p, refs in by_patient.items()
+    ]
+    if BEFORE_COMMIT not in conn.info:  # a transaction not opened by Database.write: store them now
+        chain.append_many(db, conn, items)
+        return
+    Database.before_commit(conn, _WriteEvents).add(db, conn, items)
+
+
+class _WriteEvents:
+    """The AuditEvents of a write transaction's changes, stored together as its last writes (one
+    statement on PostgreSQL, where each change's record was one): an intake transaction records the
+    EMPI's Patient and the institution's records, a transaction Bundle each of its entries."""
+
+    def __init__(self):
+        self.db: Database | None = None
+        self.items: list[tuple[dict, object]] = []
+        self.ran = False
+
+    def add(self, db: Database, conn, items: list[tuple[dict, object]]) -> None:
+        if self.ran:  # asked by a hook that runs after this one: now
+            chain.append_many(db, conn, items)
+            return
+        self.db = db
+        self.items += items
+
+    def __call__(self, conn) -> None:
+        self.ran = True
+        if self.items:
+            items, self.items = self.items, []
+            chain.append_many(self.db, conn, items)
 
 
 def record_access(
