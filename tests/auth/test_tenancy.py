@@ -77,10 +77,12 @@ def test_closing_the_referral_ends_the_link(alliance):
     assert call("b", "GET", f"/fhir/Patient/{pid}").status_code == 404
 
 
-def test_consent_links_for_its_purpose_and_period(alliance):
-    x = alliance
-    call, pid, orgs = x["call"], x["patient"], x["orgs"]
-    consent = {
+def consent_body(
+    pid: str, custodian: str, recipient: str, purpose="TREAT", start="2020-01-01", end="2099-12-31"
+) -> dict:
+    """A PIPL privacy Consent (AUD-07) by which the patient lets ``recipient`` read their records,
+    kept by ``custodian``, for ``purpose`` (v3-ActReason) from ``start`` to ``end``."""
+    return {
         "resourceType": "Consent",
         "status": "active",
         "scope": {
@@ -90,11 +92,11 @@ def test_consent_links_for_its_purpose_and_period(alliance):
         },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": f"Patient/{pid}"},
-        "organization": [{"reference": f"Organization/{orgs['a']}"}],
+        "organization": [{"reference": f"Organization/{custodian}"}],
         "policyRule": {"text": "PIPL separate consent"},
         "provision": {
             "type": "permit",
-            "period": {"start": "2020-01-01", "end": "2099-12-31"},
+            "period": {"start": start, "end": end},
             "actor": [
                 {
                     "role": {
@@ -105,12 +107,18 @@ def test_consent_links_for_its_purpose_and_period(alliance):
                             }
                         ]
                     },
-                    "reference": {"reference": f"Organization/{orgs['c']}"},
+                    "reference": {"reference": f"Organization/{recipient}"},
                 }
             ],
-            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose}],
         },
     }
+
+
+def test_consent_links_for_its_purpose_and_period(alliance):
+    x = alliance
+    call, pid, orgs = x["call"], x["patient"], x["orgs"]
+    consent = consent_body(pid, orgs["a"], orgs["c"])
     r = call("a", "POST", "/fhir/Consent", json=consent)
     assert r.status_code == 201, r.get_json()
     assert call("c", "GET", f"/fhir/Patient/{pid}").status_code == 200
@@ -172,38 +180,7 @@ def test_worklist_shaped_searches_show_only_what_a_live_link_for_the_purpose_sho
         return seen, totals, reads
 
     def consent(code, start, end):
-        body = {
-            "resourceType": "Consent",
-            "status": "active",
-            "scope": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                        "code": "patient-privacy",
-                    }
-                ]
-            },
-            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-            "patient": {"reference": f"Patient/{pid}"},
-            "provision": {
-                "type": "permit",
-                "period": {"start": start, "end": end},
-                "actor": [
-                    {
-                        "role": {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                                    "code": "IRCP",
-                                }
-                            ]
-                        },
-                        "reference": {"reference": f"Organization/{orgs['c']}"},
-                    }
-                ],
-                "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": code}],
-            },
-        }
+        body = consent_body(pid, orgs["a"], orgs["c"], purpose=code, start=start, end=end)
         r = call("a", "POST", "/fhir/Consent", json=body)
         assert r.status_code == 201, r.get_json()
         return r.get_json()
