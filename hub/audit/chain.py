@@ -128,13 +128,7 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
         if head is None:
             return 0  # another process's chainer holds the head: it links what is waiting
         seq, prev_hash, prev_recorded = head
-        t = audit_events
-        rows = conn.execute(
-            select(t.c.pid, t.c.body)
-            .select_from(audit_pending.join(t, t.c.pid == audit_pending.c.pid))
-            .order_by(audit_pending.c.pid)
-            .limit(limit)
-        ).all()
+        rows = [r for r in conn.execute(_waiting(limit)).all() if r.body is not None]
         if not rows:
             return 0
         # Time never runs backwards along the chain (checkpoints cut it by the time of linking).
@@ -168,6 +162,18 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
                 {"links": orjson.dumps(links).decode(), "seq": seq, "hash": prev_hash, "head": HEAD_ID},
             )
         return len(rows)
+
+
+def _waiting(limit: int):
+    """The oldest ``limit`` waiting events and their bodies, each body fetched by its key. A join of
+    the two tables let PostgreSQL merge them along ``res_auditevent``'s primary key from its start,
+    reading every event ever stored to find the few waiting at its end (6.5 ms a call at 14k
+    events, growing with the trail). A body that is missing (it cannot be deleted) comes back NULL
+    and its event stays waiting, reported by ``verify``."""
+    t = audit_events
+    oldest = select(audit_pending.c.pid).order_by(audit_pending.c.pid).limit(limit).subquery()
+    body = select(t.c.body).where(t.c.pid == oldest.c.pid).scalar_subquery()
+    return select(oldest.c.pid, body.label("body")).order_by(oldest.c.pid)
 
 
 _LINK_SQL = """
