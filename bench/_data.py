@@ -192,6 +192,8 @@ def _copy_value(v) -> str:
         return str(v)
     if t is datetime:
         return v.astimezone(UTC).isoformat()
+    if t is list:  # an array of numbers (``codes``)
+        return "{" + ",".join(str(x) for x in v) + "}"
     return _copy_value(str(v))
 
 
@@ -249,7 +251,8 @@ def add_resource(
             "date_low": ix.date_low,
             "date_high": ix.date_high,
             "body": text,
-        },
+        }
+        | ({"codes": ix.codes} if rt.codes_in_row else {}),
     )
     rows.add(
         resource_history,

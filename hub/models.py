@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeDecorator
 
 from hub.fhir.registry import TYPES
@@ -69,6 +71,29 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+class HashList(TypeDecorator):
+    """A list of 64-bit hashes (a row's token codes, ``ResourceType.codes_in_row``): a ``BIGINT[]``
+    on PostgreSQL, JSON text on SQLite (searched there with ``json_each``)."""
+
+    impl = ARRAY(BigInteger)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(ARRAY(BigInteger))
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name != "sqlite":
+            return value
+        return orjson.dumps(value).decode()
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, str):
+            return orjson.loads(value)
+        return value
+
+
 # SQLite has no sequences: a one-row counter, safe there because SQLite has a single writer.
 pid_counter = Table(
     "pid_counter",
@@ -92,6 +117,9 @@ for _rt in TYPES.values():
         Column("date_high", UTCDateTime, nullable=True),
         Column("body", Text, nullable=False),
     ]
+    if _rt.codes_in_row:
+        # Each token's (with system, without) hashes, in that order, pair after pair.
+        cols.append(Column("codes", HashList, nullable=True))
     t = Table(_rt.table, metadata, *cols)
     Index(None, t.c.last_updated)
     if _rt.patient_param:

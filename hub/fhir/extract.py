@@ -65,6 +65,9 @@ class IndexRows:
     strings: set[tuple[int, str, str]] = field(default_factory=set)
     dates: set[tuple[int, datetime, datetime]] = field(default_factory=set)
     refs: set[tuple[int, str, str]] = field(default_factory=set)
+    # A ``codes_in_row`` type's tokens, kept in its row: (with system, without) hashes, pair after
+    # pair in the order of the first; ``tokens`` is then empty.
+    codes: list[int] | None = None
 
 
 DATE_CHOICES = ("Date", "DateTime", "Instant", "Period")
@@ -316,4 +319,7 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
             else:
                 hid = step.hid
                 rows.dates.update((hid, lo, hi) for lo, hi in ranges)
+    if rtype.codes_in_row:
+        rows.codes = [h for pair in sorted(rows.tokens) for h in pair]
+        rows.tokens = set()
     return rows

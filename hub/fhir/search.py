@@ -29,13 +29,17 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
 
 from hub.auth.tenancy import SYSTEM_POLICY, Policy
 from hub.errors import BadRequest, NotSupported
 from hub.fhir import dates
 from hub.fhir.extract import h64, normalise, parse_reference, token_hashes
 from hub.fhir.registry import DATE, REFERENCE, STRING, TOKEN, TYPES, URI, Param, ResourceType
-from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_tables
+from hub.models import HashList, idx_date, idx_ref, idx_string, idx_token, resource_tables
 
 CONTROL = {
     "_count",
@@ -305,6 +309,9 @@ def _token_cond(rt, table, param, modifier, values):
             with_system.append(token_hashes(rt.name, param.name, system or None, code)[0])
         else:
             raise BadRequest(f"{param.name}={v} is not a token (system|code)", [param.name])
+    if rt.codes_in_row:
+        has = HasCode(table.c.codes, [*with_system, *without])
+        return _hot(not_(has) if modifier == "not" else has)
     ors = []
     if with_system:
         ors.append(idx_token.c.hash_sys_value.in_(with_system))
@@ -314,6 +321,38 @@ def _token_cond(rt, table, param, modifier, values):
     drive = [(idx_token.c.hash_sys_value, h) for h in dict.fromkeys(with_system)]
     drive += [(idx_token.c.hash_value, h) for h in dict.fromkeys(without)]
     return _in_index(table, sub, negate=modifier == "not", drive=drive)
+
+
+class HasCode(ColumnElement):
+    """True when the row's ``codes`` list (``ResourceType.codes_in_row``) holds one of ``hashes``;
+    never NULL, so that ``:not`` keeps the rows without codes. PostgreSQL: ``codes && array``;
+    SQLite: both JSON lists walked with ``json_each``. The hashes are one parameter either way."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("col", InternalTraversal.dp_clauseelement),
+        ("hashes", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, col, hashes: list[int]):
+        self.col = col
+        self.hashes = bindparam(None, list(hashes), type_=HashList())
+
+
+@compiles(HasCode, "postgresql")
+def _has_code_pg(element, compiler, **kw):
+    col, hashes = compiler.process(element.col, **kw), compiler.process(element.hashes, **kw)
+    return f"COALESCE({col} && CAST({hashes} AS BIGINT[]), false)"
+
+
+@compiles(HasCode)
+def _has_code_json(element, compiler, **kw):
+    col, hashes = compiler.process(element.col, **kw), compiler.process(element.hashes, **kw)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({col}) AS c "
+        f"WHERE c.value IN (SELECT w.value FROM json_each({hashes}) AS w))"
+    )
 
 
 def _string_cond(rt, table, param, modifier, values):

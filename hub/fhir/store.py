@@ -140,6 +140,8 @@ class Store:
         pid: int | None = None,
     ) -> Stored:
         self.policy.require(rt.name, "create")
+        if rt.name in UNVERSIONED:
+            raise ValueError(f"{rt.name} records are unversioned; use append_only")
         tenant = tenant or self.policy.tenant_for_write()
         fid = fid or new_id()
         when = dates.now_utc()
@@ -247,6 +249,7 @@ class Store:
                     "date_high": rows.date_high,
                     "body": text,
                 }
+                | ({"codes": rows.codes} if rt.codes_in_row else {})
                 for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
             ],
         )
@@ -312,6 +315,8 @@ class Store:
         if current is not None:
             self._visible_or_404(rt, current.pid, fid)
         self.policy.require(rt.name, "update" if current is not None else "create")
+        if rt.name in UNVERSIONED and current is not None:
+            raise ValueError(f"{rt.name} records are never changed")
         self.policy.check_write(rt, current.tenant if current else None, current is not None)
         if current is None:
             if if_match is not None:
@@ -725,19 +730,21 @@ _CREATE_SQL: dict[str, object] = {}
 UNVERSIONED = frozenset({"AuditEvent"})
 
 
-def _append_sql(table: str, mark: str | None, history: bool = False) -> str:
+def _append_sql(table: str, mark: str | None, history: bool = False, codes: bool = False) -> str:
     """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows, and
     their marks. The index rows travel as one JSON document (``:ix``, each entry carrying the 1-based
     number ``k`` of its record) that the server unpacks with ``json_to_recordset``: psycopg dumps a
     Python list into an array parameter element by element, in Python, and a dozen of them cost more
     client CPU than the rest of the request's audit; orjson writes the document in microseconds.
-    ``history``: with their first ``resource_history`` rows too (``Store.create_many``).
+    ``history``: with their first ``resource_history`` rows too (``Store.create_many``). ``codes``: the
+    type keeps its tokens in its rows (``ResourceType.codes_in_row``).
 
     The number of records and the bodies are read through sub-selects, so that the planner cannot
     see how many there are: a plan made for the values at hand (``generate_series`` and ``unnest``
     count a constant's rows) looked cheaper than the generic plan every time, so PostgreSQL kept
     planning the statement afresh on every execution instead of using its prepared generic plan
     (half a millisecond of server CPU per statement)."""
+    code_col, code_val, code_type = (", codes", ", u.codes", ", codes bigint[]") if codes else ("", "", "")
     marked = (
         f"""
 m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
@@ -755,10 +762,11 @@ WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid
                        FROM generate_series(1, (SELECT CAST(:n AS int))) AS k),
 x AS MATERIALIZED (SELECT CAST(:ix AS json) AS j),
 r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
-                           date_high, body)
-      SELECT p.pid, u.fid, 1, :lu, false, u.tenant, u.patient, u.dlo, u.dhi, b.body
+                           date_high, body{code_col})
+      SELECT p.pid, u.fid, 1, :lu, false, u.tenant, u.patient, u.dlo, u.dhi, b.body{code_val}
       FROM p JOIN json_to_recordset((SELECT j->'r' FROM x))
-                  AS u(k int, fid text, tenant text, patient text, dlo timestamptz, dhi timestamptz)
+                  AS u(k int, fid text, tenant text, patient text, dlo timestamptz,
+                       dhi timestamptz{code_type})
              ON u.k = p.k
              JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k
       RETURNING pid),{marked}
@@ -784,7 +792,8 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
     if stmt is None:
         # psycopg's own placeholders, the bodies in binary: as text, every quote of every JSON body
         # would be escaped for the array literal, one regex substitution each (a millisecond a record).
-        sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", _append_sql(rt.table, key[1], history))
+        sql = _append_sql(rt.table, key[1], history, rt.codes_in_row)
+        sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", sql)
         stmt = _CREATE_SQL[key] = sql.replace("%(body)s", "%(body)b")
     recs, toks, strs, dts, refs = [], [], [], [], []
     for k, (fid, tenant, _, rows) in enumerate(prepared, start=1):
@@ -797,6 +806,7 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
                 "dlo": rows.date_low,
                 "dhi": rows.date_high,
             }
+            | ({"codes": rows.codes} if rt.codes_in_row else {})
         )
         toks += [{"k": k, "a": a, "b": b, "c": rows.date_low} for a, b in _dedupe_tokens(rows.tokens)]
         strs += [{"k": k, "a": h, "b": n[:512], "c": e[:512]} for h, n, e in rows.strings]

@@ -173,7 +173,8 @@ def test_a_head_that_disagrees_is_found(db):
 def test_an_audit_event_outside_the_chain_is_found(db):
     append_events(db, 3)
     with db.write() as conn:
-        Store(db, conn).create(TYPES["AuditEvent"], sample_event(99), tenant="org-county-1")
+        # Stored without its waiting mark: an event that bypassed chain.append.
+        Store(db, conn).append_only(TYPES["AuditEvent"], [(sample_event(99), "org-county-1")])
     result = verify(db)
     assert not result.ok and result.first_broken_seq is None
     assert result.reason == "1 AuditEvent rows are neither in the audit chain nor waiting to be chained"

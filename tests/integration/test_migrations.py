@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import orjson
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -46,5 +47,37 @@ def test_upgrade_downgrade_upgrade(empty_url):
         with engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diffs == [], f"the models and the migrations disagree: {diffs}"
+    finally:
+        engine.dispose()
+
+
+def test_audit_codes_move_into_their_rows_and_back(empty_url):
+    """0015 moves AuditEvents' token rows into ``res_auditevent.codes`` (the pairs in order) and
+    leaves other types' token rows alone; its downgrade puts them back as they were."""
+    migrate.upgrade(empty_url, "0014")
+    engine = create_engine(empty_url)
+    tokens = [(1, 11, 12), (1, 5, 6), (2, 21, 22), (3, 31, 32)]  # (pid, hash_sys_value, hash_value)
+    try:
+        with engine.begin() as conn:
+            for pid, table in ((1, "res_auditevent"), (2, "res_auditevent"), (3, "res_observation")):
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, body)"
+                    f" VALUES ({pid}, 'r{pid}', 1, '2026-11-23T00:00:00+00:00', false, '{{}}')"
+                )
+            for pid, s, v in tokens:
+                conn.exec_driver_sql(
+                    f"INSERT INTO idx_token (pid, hash_sys_value, hash_value) VALUES ({pid}, {s}, {v})"
+                )
+        migrate.upgrade(empty_url, "0015")
+        with engine.connect() as conn:
+            codes = dict(conn.exec_driver_sql("SELECT pid, codes FROM res_auditevent ORDER BY pid").all())
+            left = conn.exec_driver_sql("SELECT pid, hash_sys_value, hash_value FROM idx_token").all()
+        codes = {k: orjson.loads(v) if isinstance(v, str) else list(v) for k, v in codes.items()}
+        assert codes == {1: [5, 6, 11, 12], 2: [21, 22]}
+        assert [tuple(r) for r in left] == [(3, 31, 32)]
+        migrate.downgrade(empty_url, "0014")
+        with engine.connect() as conn:
+            back = conn.exec_driver_sql("SELECT pid, hash_sys_value, hash_value FROM idx_token").all()
+        assert sorted(tuple(r) for r in back) == sorted(tokens)
     finally:
         engine.dispose()
