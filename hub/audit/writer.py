@@ -2,17 +2,21 @@
 
 A read or search that returns another institution's records must not answer before its record is
 committed (no disclosure without its record), and that record is a write transaction of its own. Under
-load those small transactions queue on the commit (WAL flush) one by one. ``GroupWriter`` has one thread
-per process take every request's events that are waiting, write them in one transaction and wake
-the requests when it has committed -- so a commit is shared by every read that arrived while the
-previous one was being written. Nothing is waited for on purpose: alone, a request's events commit
-at once; under load, batches form by themselves.
+load those small transactions queue on the commit (WAL flush) one by one. ``GroupWriter`` lets them
+share it: a request puts its record in the process's waiting list; if no request is writing, it
+becomes the leader and writes everything waiting in one transaction, itself included; requests that
+arrive meanwhile wait, and when the leader has committed, one of those still waiting leads the
+next batch with all that arrived in between. Nothing is waited for on purpose: alone, a request
+writes its record at once, in its own thread (no hand-over to another thread and back); under
+load, batches form by themselves.
 
 A request's record may depend on the disclosure ledger (``hub.audit.disclosures``): which of the
-record versions it returns cross to its institution for the first time. The writer claims every
+record versions it returns cross to its institution for the first time. The leader claims every
 waiting request's disclosures in one statement of the batch's transaction, then has each request
 build its events from those that were new (a version two requests of one batch disclose goes to
-the first of them).
+the first of them). A batch with nothing to claim (every version already known to be in the
+ledger) is one statement on PostgreSQL, which is atomic by itself: it is sent without BEGIN and
+COMMIT (``Database.single``).
 
 If a batch fails, each request's events are retried in a transaction of their own, so that one bad
 record fails only its own request (which then answers an error, not the records).
@@ -21,8 +25,9 @@ record fails only its own request (which then answers an error, not the records)
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
+from collections import deque
 
 from hub.audit import chain, disclosures
 from hub.db import Database
@@ -41,19 +46,20 @@ class _Job:
 
     def __init__(self, items):
         self.items = items
-        self.done = threading.Event()
+        self.done = False
         self.error: BaseException | None = None
 
 
 class GroupWriter:
     def __init__(self, db: Database):
         self.db = db
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._cv = threading.Condition()
+        self._waiting: deque[_Job] = deque()
+        self._leading = False
+        self._stopped = False
         self.commits = 0  # transactions committed, and the requests they carried (for benchmarks)
         self.requests = 0
         self.known = disclosures.Known()  # ledger keys this process has seen committed
-        self._thread = threading.Thread(target=self._loop, name="audit-group-writer", daemon=True)
-        self._thread.start()
 
     def write(self, items) -> None:
         """Commit ``items``: ``(event, tenant)`` pairs, as ``chain.append_many`` takes them, or a
@@ -61,40 +67,56 @@ class GroupWriter:
         ``recorder.AccessRecord``); returns once they are committed, raises ``AuditWriteFailed`` if
         they could not be."""
         job = _Job(items)
-        self._queue.put(job)
-        if not job.done.wait(WAIT_SECONDS):
-            raise AuditWriteFailed(f"the audit record was not committed within {WAIT_SECONDS:.0f} s")
+        deadline = time.monotonic() + WAIT_SECONDS
+        with self._cv:
+            if self._stopped:
+                raise AuditWriteFailed("the audit writer is stopped (its database was disposed)")
+            self._waiting.append(job)
+            while self._leading and not job.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if job in self._waiting:  # not taken yet: it will not be written
+                        self._waiting.remove(job)
+                    raise AuditWriteFailed(f"the audit record was not committed within {WAIT_SECONDS:.0f} s")
+                self._cv.wait(left)
+            lead = not job.done
+            if lead:
+                self._leading = True
+        if lead:
+            try:
+                self._lead(job)
+            finally:
+                with self._cv:
+                    self._leading = False
+                    self._cv.notify_all()
         if job.error is not None:
             raise AuditWriteFailed(f"the audit record could not be committed: {job.error}") from job.error
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(5)
+    def waiting(self) -> int:
+        """Requests waiting for a batch (not yet taken by a leader)."""
+        with self._cv:
+            return len(self._waiting)
 
-    def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            batch = [job]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
+    def stop(self) -> None:
+        """Refuse further records (the database is being disposed); those under way finish."""
+        with self._cv:
+            self._stopped = True
+
+    def _lead(self, mine: _Job) -> None:
+        """Write what is waiting, a batch at a time, until ``mine`` is done."""
+        while not mine.done:
+            with self._cv:
+                batch = [self._waiting.popleft() for _ in range(min(MAX_BATCH, len(self._waiting)))]
+            if not batch:  # cannot happen while ``mine`` waits; never loop on nothing
+                raise RuntimeError("the audit writer lost a request it was to write")
             self._commit(batch)
-            if stop:
-                return
+            with self._cv:
+                self._cv.notify_all()
 
     def _commit(self, batch: list[_Job]) -> None:
+        records = [job.items for job in batch]
         try:
-            with self.db.write() as conn:
-                chain.append_many(self.db, conn, events_of([job.items for job in batch], conn, self.known))
+            self._append(records)
         except Exception:
             if len(batch) == 1:
                 self._one(batch[0])
@@ -105,20 +127,29 @@ class GroupWriter:
             return
         self.commits += 1
         self.requests += len(batch)
-        self.known.add(_keys([job.items for job in batch]))
+        self.known.add(_keys(records))
         for job in batch:
-            job.done.set()
+            job.done = True
 
     def _one(self, job: _Job) -> None:
         try:
-            with self.db.write() as conn:
-                chain.append_many(self.db, conn, events_of([job.items], conn, self.known))
+            self._append([job.items])
             self.commits += 1
             self.requests += 1
             self.known.add(_keys([job.items]))
         except Exception as exc:  # the request that owns it turns this into its error
             job.error = exc
-        job.done.set()
+        job.done = True
+
+    def _append(self, records: list) -> None:
+        """``records``' events, committed: in one statement when nothing is to be claimed in the
+        ledger (PostgreSQL), else in a transaction with the claim."""
+        if not self.db.is_sqlite and all(k in self.known for k in _keys(records)):
+            with self.db.single() as conn:
+                chain.append_many(self.db, conn, events_of(records, conn, self.known))
+            return
+        with self.db.write() as conn:
+            chain.append_many(self.db, conn, events_of(records, conn, self.known))
 
 
 def _keys(records: list) -> list:

@@ -54,11 +54,11 @@ def test_requests_that_arrive_while_a_commit_is_under_way_share_the_next_one(db)
     first = threading.Thread(target=read, args=(0,))
     first.start()
     # The first request's transaction waits on the lock; every later one queues behind it.
-    _until(lambda: writer.requests == 0 and writer._queue.qsize() == 0 and first.is_alive(), "taken")
+    _until(lambda: writer.requests == 0 and writer.waiting() == 0 and first.is_alive(), "taken")
     rest = [threading.Thread(target=read, args=(i,)) for i in range(1, N)]
     for t in rest:
         t.start()
-    _until(lambda: writer._queue.qsize() == N - 1, f"{N - 1} waiting")
+    _until(lambda: writer.waiting() == N - 1, f"{N - 1} waiting")
     release.set()
     blocker.join(30)
     for t in [first, *rest]:
@@ -92,10 +92,10 @@ def test_a_bad_record_fails_its_own_request_only(db):
     threads = [threading.Thread(target=read, args=(f"good-{i}", [g])) for i, g in enumerate(good)]
     threads.insert(1, threading.Thread(target=read, args=("bad", bad)))
     threads[0].start()  # taken alone, and held by the lock ...
-    _until(lambda: writer._queue.qsize() == 0 and threads[0].is_alive(), "the first taken")
+    _until(lambda: writer.waiting() == 0 and threads[0].is_alive(), "the first taken")
     for t in threads[1:]:  # ... while the bad one and two good ones wait to share the next commit
         t.start()
-    _until(lambda: writer._queue.qsize() == len(threads) - 1, "three waiting")
+    _until(lambda: writer.waiting() == len(threads) - 1, "three waiting")
     release.set()
     blocker.join(30)
     for t in threads:
@@ -111,9 +111,32 @@ def test_one_writer_per_database_stopped_when_it_is_disposed(database_url):
 
     db = Database(database_url)
     w = writer_for(db)
-    assert writer_for(db) is w and w._thread.is_alive()
+    assert writer_for(db) is w
     db.dispose()
-    assert not w._thread.is_alive()
+    with pytest.raises(AuditWriteFailed, match="stopped"):
+        w.write([(sample_event(0), chain.FROM_EVENT)])
+
+
+def test_a_request_alone_writes_its_record_in_its_own_thread(db):
+    """No hand-over: with nobody else writing, the request's own thread runs the statements."""
+    from sqlalchemy import event
+
+    threads = set()
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "res_auditevent" in statement:
+            threads.add(threading.get_ident())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    writer = GroupWriter(db)
+    try:
+        for i in range(3):
+            writer.write([(sample_event(i), chain.FROM_EVENT)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert threads == {threading.get_ident()}
+    assert (writer.commits, writer.requests) == (3, 3)
+    assert scalar(db, "SELECT count(*) FROM res_auditevent") == 3
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
