@@ -48,6 +48,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from sqlalchemy import delete, select
 
+from hub.api import urls
 from hub.auth import clients as registry
 from hub.auth.bearer import ACCESS_TOKEN_TYP, bearer_token, principal_from_token
 from hub.auth.keys import LazyHubKeys
@@ -102,7 +103,7 @@ def state(app: Flask | None = None) -> AuthState:
 def hub_base_url() -> str:
     """The hub's public base URL: PUBLIC_BASE_URL, or else the one this request came in on."""
     configured = current_app.extensions["xietong"].config.PUBLIC_BASE_URL
-    return (configured or request.url_root).rstrip("/")
+    return configured.rstrip("/") if configured else urls.root_url()
 
 
 def token_endpoint_url() -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 
+from hub.api import urls
 from hub.api.security import protect
 from hub.audit import chain, events
 from hub.audit.events import RequestMeta
@@ -103,7 +104,7 @@ def request_meta() -> RequestMeta:
     """What an AuditEvent records of the current request: the caller's address, X-Request-Id, the
     hub's base URL (``PUBLIC_BASE_URL``, else as the caller addressed it)."""
     cfg = _hub().config
-    base = cfg.PUBLIC_BASE_URL or request.host_url
+    base = cfg.PUBLIC_BASE_URL or urls.host_url()
     return RequestMeta(
         remote_addr=request.remote_addr,
         request_id=request.headers.get("X-Request-Id"),
