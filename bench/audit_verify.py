@@ -190,7 +190,19 @@ def load(db: Database, pg_url: str, n: int, seed: int, chunk: int = 10_000) -> d
                 h = chain.link_hash(prev, body_text)
                 tenant = events.tenant_of(event)
                 rows["res_auditevent"].append(
-                    (pid, fid, 1, when, False, tenant, ix.patient, ix.date_low, ix.date_high, body_text, ix.codes)
+                    (
+                        pid,
+                        fid,
+                        1,
+                        when,
+                        False,
+                        tenant,
+                        ix.patient,
+                        ix.date_low,
+                        ix.date_high,
+                        body_text,
+                        ix.codes,
+                    )
                 )
                 rows["resource_history"].append((pid, 1, "AuditEvent", fid, when, "POST", False, body_text))
                 for a, b in _dedupe_tokens(ix.tokens):
