@@ -59,8 +59,9 @@ class Skip(Exception):
 
 
 def fetch_package(workdir: Path) -> Path:
-    subprocess.run(["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=workdir, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=workdir, check=True, capture_output=True
+    )
     tgz = next(workdir.glob(f"{PACKAGE}-{VERSION}.tgz"))
     return unpack(tgz, workdir)
 
@@ -78,8 +79,9 @@ def load_package(folder: Path) -> tuple[dict, dict, dict]:
         if prefix not in ("StructureDefinition", "ValueSet", "CodeSystem"):
             continue
         res = json.loads(f.read_text(encoding="utf-8"))
-        {"StructureDefinition": sds, "ValueSet": valuesets, "CodeSystem": codesystems}[prefix][
-            res["url"]] = res
+        {"StructureDefinition": sds, "ValueSet": valuesets, "CodeSystem": codesystems}[prefix][res["url"]] = (
+            res
+        )
     return sds, valuesets, codesystems
 
 
@@ -111,8 +113,7 @@ class Expander:
         result: dict[str, set[str]] | None = None
         for vs_url in inc.get("valueSet", []):
             sub = self.expand(vs_url, seen)
-            result = sub if result is None else {
-                s: c & sub[s] for s, c in result.items() if s in sub}
+            result = sub if result is None else {s: c & sub[s] for s, c in result.items() if s in sub}
         system = inc.get("system")
         if system is None:
             return result or {}
@@ -205,8 +206,11 @@ def generate(folder: Path) -> dict:
                 continue
             types = [t["code"] for t in el.get("type", [])]
             binding = el.get("binding") or {}
-            if binding.get("strength") == "required" and types and set(types) <= {
-                    "code", "Coding", "CodeableConcept"}:
+            if (
+                binding.get("strength") == "required"
+                and types
+                and set(types) <= {"code", "Coding", "CodeableConcept"}
+            ):
                 vs_url = binding["valueSet"].split("|", 1)[0]
                 kind = types[0] if len(types) == 1 else "/".join(types)
                 try:
@@ -220,8 +224,10 @@ def generate(folder: Path) -> dict:
                 if types == ["code"]:
                     bindings[path] = sorted(set().union(*expansion.values()))
                 else:
-                    coded[path] = {"type": kind,
-                                   "systems": {s: sorted(c) for s, c in sorted(expansion.items())}}
+                    coded[path] = {
+                        "type": kind,
+                        "systems": {s: sorted(c) for s, c in sorted(expansion.items())},
+                    }
                 has_binding.add(parent)
                 continue
             kids = []
@@ -281,8 +287,13 @@ def generate(folder: Path) -> dict:
             "elements: complex elements walked to reach a checked binding or an Identifier; "
             "extension/modifierExtension are walked on every visited element",
         ],
-        "counts": {"bindings": len(bindings), "codedBindings": len(coded), "skipped": len(skipped),
-                   "resourceTypes": len(resources), "dataTypes": len(complex_types)},
+        "counts": {
+            "bindings": len(bindings),
+            "codedBindings": len(coded),
+            "skipped": len(skipped),
+            "resourceTypes": len(resources),
+            "dataTypes": len(complex_types),
+        },
         "resourceTypes": sorted(resources),
         "bindings": dict(sorted(bindings.items())),
         "codedBindings": dict(sorted(coded.items())),
@@ -295,8 +306,11 @@ def generate(folder: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--package", type=Path,
-                        help="unpacked package/ folder or the .tgz (default: npm pack into a temp dir)")
+    parser.add_argument(
+        "--package",
+        type=Path,
+        help="unpacked package/ folder or the .tgz (default: npm pack into a temp dir)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -309,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         data = generate(folder)
     args.out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     c = data["counts"]
-    print(f"{args.out}: {c['bindings']} code bindings, {c['codedBindings']} coded bindings, "
-          f"{c['skipped']} skipped, {len(data['elements'])} walked elements", file=sys.stderr)
+    print(
+        f"{args.out}: {c['bindings']} code bindings, {c['codedBindings']} coded bindings, "
+        f"{c['skipped']} skipped, {len(data['elements'])} walked elements",
+        file=sys.stderr,
+    )
     return 0
 
 
