@@ -73,15 +73,14 @@ class Database:
                 "the request conflicted with a concurrent one; nothing was stored, retry it"
             ) from None
 
-    @contextmanager
-    def single(self):
+    def single_connection(self) -> Connection:
         """A write connection on which each statement commits by itself (PostgreSQL, autocommit):
-        for a write that is one statement, which PostgreSQL applies whole or not at all, without the
-        round trips of BEGIN and COMMIT. Not for SQLite (use ``write``)."""
+        for writes that are one statement, which PostgreSQL applies whole or not at all, without the
+        round trips of BEGIN and COMMIT. The caller keeps it and closes it. Not for SQLite (use
+        ``write``)."""
         if self.is_sqlite:
-            raise RuntimeError("Database.single is for PostgreSQL; use Database.write")
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
+            raise RuntimeError("Database.single_connection is for PostgreSQL; use Database.write")
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
     def before_commit(conn: Connection, kind: type):

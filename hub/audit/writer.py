@@ -16,7 +16,8 @@ waiting request's disclosures in one statement of the batch's transaction, then 
 build its events from those that were new (a version two requests of one batch disclose goes to
 the first of them). A batch with nothing to claim (every version already known to be in the
 ledger) is one statement on PostgreSQL, which is atomic by itself: it is sent without BEGIN and
-COMMIT (``Database.single``).
+COMMIT, on a connection the writer keeps for it (one leader at a time uses it), so that a batch
+costs no pool checkout either.
 
 If a batch fails, each request's events are retried in a transaction of their own, so that one bad
 record fails only its own request (which then answers an error, not the records).
@@ -57,6 +58,7 @@ class GroupWriter:
         self._waiting: deque[_Job] = deque()
         self._leading = False
         self._stopped = False
+        self._single = None  # the autocommit connection of one-statement batches (PostgreSQL)
         self.commits = 0  # transactions committed, and the requests they carried (for benchmarks)
         self.requests = 0
         self.known = disclosures.Known()  # ledger keys this process has seen committed
@@ -88,6 +90,8 @@ class GroupWriter:
             finally:
                 with self._cv:
                     self._leading = False
+                    if self._stopped:
+                        self._close_single()
                     self._cv.notify_all()
         if job.error is not None:
             raise AuditWriteFailed(f"the audit record could not be committed: {job.error}") from job.error
@@ -101,6 +105,8 @@ class GroupWriter:
         """Refuse further records (the database is being disposed); those under way finish."""
         with self._cv:
             self._stopped = True
+            if not self._leading:
+                self._close_single()
 
     def _lead(self, mine: _Job) -> None:
         """Write what is waiting, a batch at a time, until ``mine`` is done."""
@@ -145,11 +151,30 @@ class GroupWriter:
         """``records``' events, committed: in one statement when nothing is to be claimed in the
         ledger (PostgreSQL), else in a transaction with the claim."""
         if not self.db.is_sqlite and all(k in self.known for k in _keys(records)):
-            with self.db.single() as conn:
+            conn = self._single_connection()
+            try:
                 chain.append_many(self.db, conn, events_of(records, conn, self.known))
+                conn.commit()  # ends SQLAlchemy's transaction; the statement committed by itself
+            except Exception:
+                self._close_single()  # whatever state it is in, the next batch starts afresh
+                raise
             return
         with self.db.write() as conn:
             chain.append_many(self.db, conn, events_of(records, conn, self.known))
+
+    def _single_connection(self):
+        conn = self._single
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._single = self.db.single_connection()
+        return conn
+
+    def _close_single(self) -> None:
+        conn, self._single = self._single, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a dead connection: the pool discards it
+                log.debug("closing the audit writer's connection failed", exc_info=True)
 
 
 def _keys(records: list) -> list:
