@@ -16,8 +16,8 @@ waiting request's disclosures in one statement of the batch's transaction, then 
 build its events from those that were new (a version two requests of one batch disclose goes to
 the first of them). A batch with nothing to claim (every version already known to be in the
 ledger) is one statement on PostgreSQL, which is atomic by itself: it is sent without BEGIN and
-COMMIT, on a connection the writer keeps for it (one leader at a time uses it), so that a batch
-costs no pool checkout either.
+COMMIT. Batches are written on a connection the writer keeps (one leader at a time uses it), so
+that a batch costs no pool checkout either.
 
 If a batch fails, each request's events are retried in a transaction of their own, so that one bad
 record fails only its own request (which then answers an error, not the records).
@@ -148,19 +148,25 @@ class GroupWriter:
         job.done = True
 
     def _append(self, records: list) -> None:
-        """``records``' events, committed: in one statement when nothing is to be claimed in the
-        ledger (PostgreSQL), else in a transaction with the claim."""
-        if not self.db.is_sqlite and all(k in self.known for k in _keys(records)):
-            conn = self._single_connection()
-            try:
+        """``records``' events, committed. On PostgreSQL on the writer's own connection: one
+        statement, committed by itself, when nothing is to be claimed in the ledger; else the claim
+        and the events in a transaction of that connection. On SQLite in a write transaction."""
+        if self.db.is_sqlite:
+            with self.db.write() as conn:
                 chain.append_many(self.db, conn, events_of(records, conn, self.known))
-                conn.commit()  # ends SQLAlchemy's transaction; the statement committed by itself
-            except Exception:
-                self._close_single()  # whatever state it is in, the next batch starts afresh
-                raise
             return
-        with self.db.write() as conn:
+        conn = self._single_connection()
+        driver = conn.connection.driver_connection  # psycopg's own, in autocommit
+        try:
+            # With a claim: a transaction, begun by psycopg before the first statement (no round
+            # trip of its own through SQLAlchemy) and committed by ``commit`` below.
+            driver.autocommit = all(k in self.known for k in _keys(records))
             chain.append_many(self.db, conn, events_of(records, conn, self.known))
+            conn.commit()
+            driver.autocommit = True
+        except Exception:
+            self._close_single()  # whatever state it is in (an open transaction rolls back), afresh
+            raise
 
     def _single_connection(self):
         conn = self._single

@@ -221,3 +221,25 @@ def test_versions_seen_disclosed_are_not_claimed_again(db):
         bodies = [r[0] for r in conn.exec_driver_sql("SELECT body FROM res_auditevent ORDER BY pid")]
     kinds = [orjson.loads(b)["type"]["code"] for b in bodies]
     assert kinds == ["rest", "110106", "110107", "rest", "rest", "110106", "110107"]
+
+
+def test_a_claim_whose_events_fail_is_rolled_back_with_them(db):
+    """The ledger key and the events that record the disclosure commit together or not at all: a
+    record whose events cannot be stored leaves no claim, and a later read discloses it again."""
+    from hub.audit.recorder import AccessRecord
+
+    good = _first_read("org-tertiary", 1)
+    broken = AccessRecord(good.keys, lambda new: [({"resourceType": "Observation"}, None)])
+    writer = GroupWriter(db)
+    try:
+        with pytest.raises(AuditWriteFailed, match="only AuditEvents"):
+            writer.write(broken)
+        assert scalar(db, "SELECT count(*) FROM audit_disclosure") == 0
+        assert not any(k in writer.known for k in good.keys)
+        writer.write(good)  # the same version read again: now the disclosure is recorded
+    finally:
+        writer.stop()
+    assert scalar(db, "SELECT count(*) FROM audit_disclosure") == 1
+    with db.read() as conn:
+        bodies = [r[0] for r in conn.exec_driver_sql("SELECT body FROM res_auditevent ORDER BY pid")]
+    assert [orjson.loads(b)["type"]["code"] for b in bodies] == ["rest", "110106", "110107"]
