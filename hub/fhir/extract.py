@@ -272,6 +272,24 @@ def _plan(rtype: ResourceType) -> tuple[_Step, ...]:
     return plan
 
 
+def index_tables(rtype: ResourceType) -> frozenset[str]:
+    """The index tables a type's records can have rows in (``token``, ``string``, ``date``, ``ref``):
+    a statement that stores records of the type need not touch the others."""
+    kinds = set()
+    for step in _plan(rtype):
+        if step.column is not None:
+            continue
+        if step.kind == TOKEN and not rtype.codes_in_row:
+            kinds.add("token")
+        elif step.kind == STRING:
+            kinds.add("string")
+        elif step.kind == DATE:
+            kinds.add("date")
+        elif step.kind == REFERENCE:
+            kinds.add("ref")
+    return frozenset(kinds)
+
+
 def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
     rows = IndexRows()
     name = rtype.name

@@ -30,7 +30,7 @@ from hub.auth.tenancy import (
 from hub.db import Database
 from hub.errors import Forbidden, Gone, NotFound, PreconditionFailed
 from hub.fhir import dates
-from hub.fhir.extract import IndexRows, extract
+from hub.fhir.extract import IndexRows, extract, index_tables
 from hub.fhir.registry import TYPES, ResourceType
 from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
 
@@ -730,14 +730,38 @@ _CREATE_SQL: dict[str, object] = {}
 UNVERSIONED = frozenset({"AuditEvent"})
 
 
-def _append_sql(table: str, mark: str | None, history: bool = False, codes: bool = False) -> str:
+_INDEX_CTES = {
+    "token": """
+t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'t' FROM x))
+             AS u(k int, a bigint, b bigint, c timestamptz) ON u.k = p.k)""",
+    "string": """
+s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'s' FROM x))
+             AS u(k int, a bigint, b text, c text) ON u.k = p.k)""",
+    "date": """
+d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'d' FROM x))
+             AS u(k int, a bigint, b timestamptz, c timestamptz) ON u.k = p.k)""",
+    "ref": """
+f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
+      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'f' FROM x))
+             AS u(k int, a bigint, b text, c text) ON u.k = p.k)""",
+}
+INDEX_KINDS = tuple(_INDEX_CTES)
+
+
+def _append_sql(
+    table: str, mark: str | None, history: bool = False, codes: bool = False, tables=frozenset(INDEX_KINDS)
+) -> str:
     """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows, and
     their marks. The index rows travel as one JSON document (``:ix``, each entry carrying the 1-based
     number ``k`` of its record) that the server unpacks with ``json_to_recordset``: psycopg dumps a
     Python list into an array parameter element by element, in Python, and a dozen of them cost more
     client CPU than the rest of the request's audit; orjson writes the document in microseconds.
     ``history``: with their first ``resource_history`` rows too (``Store.create_many``). ``codes``: the
-    type keeps its tokens in its rows (``ResourceType.codes_in_row``).
+    type keeps its tokens in its rows (``ResourceType.codes_in_row``). ``tables``: the index tables
+    the type's records can have rows in (``extract.index_tables``); the others are left out.
 
     The number of records and the bodies are read through sub-selects, so that the planner cannot
     see how many there are: a plan made for the values at hand (``generate_series`` and ``unnest``
@@ -745,18 +769,17 @@ def _append_sql(table: str, mark: str | None, history: bool = False, codes: bool
     planning the statement afresh on every execution instead of using its prepared generic plan
     (half a millisecond of server CPU per statement)."""
     code_col, code_val, code_type = (", codes", ", u.codes", ", codes bigint[]") if codes else ("", "", "")
-    marked = (
-        f"""
-m AS (INSERT INTO {mark} (pid) SELECT pid FROM p),"""
-        if mark
-        else ""
-    )
+    after = []  # the CTEs after the records' own insert
+    if mark:
+        after.append(f"m AS (INSERT INTO {mark} (pid) SELECT pid FROM p)")
     if history:
-        marked += """
-h AS (INSERT INTO resource_history (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
+        after.append("""h AS (INSERT INTO resource_history
+                     (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
       SELECT p.pid, 1, :rtype, u.fid, :lu, 'POST', false, b.body
       FROM p JOIN json_to_recordset((SELECT j->'r' FROM x)) AS u(k int, fid text) ON u.k = p.k
-             JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k),"""
+             JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k)""")
+    after += [_INDEX_CTES[k].strip("\n") for k in INDEX_KINDS if k in tables]
+    tail = "".join(",\n" + cte for cte in after)
     return f"""
 WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid
                        FROM generate_series(1, (SELECT CAST(:n AS int))) AS k),
@@ -769,19 +792,7 @@ r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant,
                        dhi timestamptz{code_type})
              ON u.k = p.k
              JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k
-      RETURNING pid),{marked}
-t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'t' FROM x))
-             AS u(k int, a bigint, b bigint, c timestamptz) ON u.k = p.k),
-s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'s' FROM x))
-             AS u(k int, a bigint, b text, c text) ON u.k = p.k),
-d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'d' FROM x))
-             AS u(k int, a bigint, b timestamptz, c timestamptz) ON u.k = p.k),
-f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
-      SELECT p.pid, u.a, u.b, u.c FROM p JOIN json_to_recordset((SELECT j->'f' FROM x))
-             AS u(k int, a bigint, b text, c text) ON u.k = p.k)
+      RETURNING pid){tail}
 SELECT {"pid FROM p ORDER BY k" if history else "count(*) FROM r"}"""
 
 
@@ -792,7 +803,7 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
     if stmt is None:
         # psycopg's own placeholders, the bodies in binary: as text, every quote of every JSON body
         # would be escaped for the array literal, one regex substitution each (a millisecond a record).
-        sql = _append_sql(rt.table, key[1], history, rt.codes_in_row)
+        sql = _append_sql(rt.table, key[1], history, rt.codes_in_row, index_tables(rt))
         sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", sql)
         stmt = _CREATE_SQL[key] = sql.replace("%(body)s", "%(body)b")
     recs, toks, strs, dts, refs = [], [], [], [], []

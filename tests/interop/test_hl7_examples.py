@@ -245,3 +245,26 @@ def test_transaction_and_batch_examples_never_fail_with_500(client, db):
         "200 batch-response: "
         "['200 OK', '404 Not Found', '400 Bad Request', '400 Bad Request', '404 Not Found']"
     )
+
+
+def test_every_examples_index_rows_are_in_its_types_index_tables():
+    """The store's insert touches only ``index_tables(type)``: no example has a row elsewhere."""
+    from hub.fhir.extract import extract, index_tables
+
+    outside = []
+    for name, res in _stored_examples():
+        rt = TYPES[res["resourceType"]]
+        rows = extract(rt, res)
+        kinds = {
+            k
+            for k, v in (
+                ("token", rows.tokens),
+                ("string", rows.strings),
+                ("date", rows.dates),
+                ("ref", rows.refs),
+            )
+            if v
+        }
+        if not kinds <= index_tables(rt):
+            outside.append((name, sorted(kinds - index_tables(rt))))
+    assert outside == []
