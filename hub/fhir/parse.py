@@ -12,6 +12,8 @@ import re
 
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from hub.errors import BadRequest, Issue, Unprocessable
@@ -99,8 +101,87 @@ def _path(rtype: str, loc: tuple) -> str:
     return out
 
 
-def check_structure(resource: dict, expected: str | None = None) -> str:
-    """The resource parses as FHIR R4B (of the ``expected`` type); returns its type."""
+class Validated:
+    """Elements that ``fhir.resources`` has validated before, as parts of records of a type: an
+    element of a later record that is the same JSON, under the same name in a record of the same
+    type, is given to the model as the validated element it became (pydantic takes a model instance
+    of the field's class as it is), instead of being validated again.
+
+    Validation is a function of the JSON alone: an element the model accepted once, it accepts
+    again, and what it made of it is what it would make again; the record's own checks (required
+    elements, one value of a choice, no unknown element) still run on the record. Elements that
+    repeat from record to record (a lab's codes, units and reference ranges, the patient a Bundle's
+    results name) are then validated once. Numbers are told apart by their JSON type (``5``,
+    ``5.0``, ``Decimal("5.0")`` are three keys); an element whose JSON cannot be written (an
+    integer past 64 bits) is validated in place; primitive extensions (``_name``) and contained
+    resources are always validated in place. At most ``limit`` elements are kept (then forgotten
+    all at once)."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        self._elements: dict[tuple[str, str, bytes], object] = {}
+
+    def model_validate(self, model, rtype: str, resource: dict):
+        """``model.model_validate(resource)``, with the elements validated before in place."""
+        known = self._elements
+        data = resource
+        new = []
+        for key, value in resource.items():
+            if type(value) is not dict and type(value) is not list or key[0] == "_" or key == "contained":
+                continue
+            try:
+                text = orjson.dumps(value, default=_tagged_decimal)
+            except TypeError:
+                continue
+            element = known.get((rtype, key, text))
+            if element is None:
+                new.append((key, text))
+                continue
+            if data is resource:
+                data = dict(resource)
+            data[key] = element
+        validated = model.model_validate(data)
+        if not new:
+            return validated
+        if len(known) + len(new) > self.limit:
+            known.clear()
+        names = _attribute_names(model)
+        for key, text in new:
+            element = getattr(validated, names.get(key, ""), None)
+            if _element(element):
+                known[(rtype, key, text)] = element
+        return validated
+
+
+def _tagged_decimal(value):
+    """A ``Decimal`` in an element's key: not the JSON number it is written as (a float of the same
+    text is another key), and nothing JSON writes starts with ``D``."""
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(b"D" + str(value).encode())
+    raise TypeError
+
+
+_NAMES: dict[type, dict[str, str]] = {}
+
+
+def _attribute_names(model) -> dict[str, str]:
+    """``{JSON name: attribute}`` of a model's elements."""
+    names = _NAMES.get(model)
+    if names is None:
+        names = _NAMES[model] = {(f.alias or n): n for n, f in model.model_fields.items()}
+    return names
+
+
+def _element(value) -> bool:
+    """A validated element (or list of them), not a resource (contained, or a Bundle's entry's)."""
+    if isinstance(value, list):
+        return bool(value) and all(_element(v) for v in value)
+    return isinstance(value, FHIRAbstractModel) and not isinstance(value, FHIRResourceModel)
+
+
+def check_structure(resource: dict, expected: str | None = None, validated: Validated | None = None) -> str:
+    """The resource parses as FHIR R4B (of the ``expected`` type); returns its type. ``validated``:
+    elements validated before are not validated again (``Validated``)."""
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise BadRequest("the resource has no resourceType", ["resourceType"])
@@ -111,7 +192,10 @@ def check_structure(resource: dict, expected: str | None = None) -> str:
     except (ValueError, KeyError):
         raise BadRequest(f"'{rtype}' is not a FHIR R4B resource type", ["resourceType"]) from None
     try:
-        model.model_validate(resource)
+        if validated is None:
+            model.model_validate(resource)
+        else:
+            validated.model_validate(model, rtype, resource)
     except ValidationError as exc:
         issues = []
         for err in exc.errors()[:50]:
@@ -149,7 +233,7 @@ def _prefixed(issues: list[Issue], prefix: str) -> list[Issue]:
     ]
 
 
-def check_resource(resource: dict, expected: str | None = None) -> str:
-    rtype = check_structure(resource, expected)
+def check_resource(resource: dict, expected: str | None = None, validated: Validated | None = None) -> str:
+    rtype = check_structure(resource, expected, validated)
     check_rules(resource)
     return rtype

@@ -7,6 +7,7 @@ every body with orjson first and then again with ``json.loads`` when the pattern
 
 from __future__ import annotations
 
+import copy
 import decimal
 import json
 import random
@@ -15,7 +16,7 @@ import orjson
 import pytest
 
 from hub.errors import BadRequest
-from hub.fhir.parse import _PRECISE_NUMBER, parse_json, precise
+from hub.fhir.parse import _PRECISE_NUMBER, Validated, check_structure, parse_json, precise
 
 TRICKY = [
     "1.0",
@@ -142,3 +143,163 @@ def test_decimals_keep_their_text_and_the_rest_of_the_body_follows_them():
 def test_bad_json_is_a_400_whether_or_not_it_holds_precise_numbers(data):
     with pytest.raises(BadRequest, match="not valid JSON"):
         parse_json(data)
+
+
+# ----- Validated: elements validated before are not validated again -----
+
+OBSERVATION = {
+    "resourceType": "Observation",
+    "status": "final",
+    "category": [
+        {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}
+            ]
+        }
+    ],
+    "code": {
+        "coding": [
+            {"system": "http://loinc.org", "code": "14771-0", "display": "Fasting glucose"},
+            {"system": "http://his.yuxi-first.example/fhir/CodeSystem/lis-item", "code": "GLU"},
+        ],
+        "text": "空腹血糖",
+    },
+    "subject": {"reference": "Patient/p-1"},
+    "effectiveDateTime": "2026-11-15T08:30:00+08:00",
+    "valueQuantity": {
+        "value": 5.1,
+        "unit": "mmol/L",
+        "system": "http://unitsofmeasure.org",
+        "code": "mmol/L",
+    },
+    "interpretation": [{"coding": [{"code": "H"}]}],
+    "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L"}, "high": {"value": 6.1, "unit": "mmol/L"}}],
+    "component": [{"code": {"text": "a"}, "valueInteger": 2}],
+    "note": [{"text": "fasting"}],
+}
+PATIENT = {
+    "resourceType": "Patient",
+    "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "11010519491231002X"}],
+    "name": [{"family": "王", "given": ["伟"]}],
+    "telecom": [{"system": "phone", "value": "13900001234", "rank": 1}],
+    "gender": "male",
+    "birthDate": "1949-12-31",
+    "address": [{"line": ["a", None], "_line": [None, {"extension": [{"url": "x", "valueString": "y"}]}]}],
+}
+REPLACEMENTS = [
+    None,
+    "",
+    "x",
+    0,
+    1,
+    -1,
+    1.0,
+    1.5,
+    decimal.Decimal("1.50"),
+    decimal.Decimal("2"),
+    True,
+    [],
+    {},
+    [None],
+    [{}],
+    {"bogus": 1},
+    ["x"],
+    [1.5],
+]
+
+
+def _paths(node, path=()):
+    """Every element's path in a JSON tree, the root's excepted."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        yield (*path, k)
+        yield from _paths(v, (*path, k))
+
+
+def _replaced(doc, path, value, delete=False):
+    out = copy.deepcopy(doc)
+    node = out
+    for k in path[:-1]:
+        node = node[k]
+    if delete:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = copy.deepcopy(value)
+    return out
+
+
+def _mutants(doc):
+    for path in _paths(doc):
+        if path == ("resourceType",):
+            continue
+        yield _replaced(doc, path, None, delete=True)
+        for value in REPLACEMENTS:
+            yield _replaced(doc, path, value)
+        if isinstance(path[-1], str):  # an unknown element next to it
+            yield _replaced(doc, (*path[:-1], path[-1] + "X"), 1)
+
+
+def _outcome(resource, validated=None):
+    try:
+        return check_structure(copy.deepcopy(resource), validated=validated)
+    except BadRequest as exc:
+        return [(i.diagnostics, i.expression) for i in exc.all_issues()]
+
+
+@pytest.mark.parametrize("doc", [OBSERVATION, PATIENT], ids=["Observation", "Patient"])
+def test_validated_elements_never_change_an_outcome(doc):
+    """Every element of a record replaced by values of every JSON type, removed, or given an unknown
+    sibling: the same answer, the same issues at the same paths, with and without ``Validated`` --
+    while it holds the original's elements, and again once it holds every mutant's it accepted."""
+    validated = Validated()
+    assert _outcome(doc, validated) == doc["resourceType"]
+    mutants = list(_mutants(doc))
+    assert len(mutants) > 400
+    plain = [_outcome(m) for m in mutants]
+    assert any(p == doc["resourceType"] for p in plain) and any(p != doc["resourceType"] for p in plain)
+    for _ in range(2):
+        assert [_outcome(m, validated) for m in mutants] == plain
+
+
+def test_an_element_seen_before_is_the_model_it_became():
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model = get_fhir_model_class("Observation")
+    validated = Validated()
+    first = validated.model_validate(model, "Observation", OBSERVATION)
+    other = {**OBSERVATION, "valueQuantity": {"value": 7.2, "unit": "mmol/L"}}
+    second = validated.model_validate(model, "Observation", other)
+    assert second.code is first.code and second.referenceRange[0] is first.referenceRange[0]
+    assert second.valueQuantity is not first.valueQuantity and second.valueQuantity.value == decimal.Decimal(
+        "7.2"
+    )
+    assert model.model_validate(other) == second
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [(5, 5.0), (5.0, decimal.Decimal("5.0")), (decimal.Decimal("5.0"), decimal.Decimal("5.00")), (1, True)],
+)
+def test_numbers_of_another_json_type_or_text_are_other_elements(a, b):
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model = get_fhir_model_class("Observation")
+    validated = Validated()
+    first = validated.model_validate(model, "Observation", {**OBSERVATION, "valueQuantity": {"value": a}})
+    try:
+        second = validated.model_validate(
+            model, "Observation", {**OBSERVATION, "valueQuantity": {"value": b}}
+        )
+    except ValueError:  # refused (True is no decimal): then certainly not the element seen before
+        return
+    assert second.valueQuantity is not first.valueQuantity
+
+
+def test_it_forgets_past_its_limit():
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model = get_fhir_model_class("Observation")
+    validated = Validated(limit=8)
+    for n in range(20):
+        validated.model_validate(model, "Observation", {**OBSERVATION, "valueQuantity": {"value": n}})
+        assert len(validated._elements) <= 8
