@@ -297,3 +297,28 @@ def test_two_bundles_of_one_person_in_a_group_are_one_patient(hub):
     again = intake.run("fhir", ndjson(stranger, known, lookalike), "mixed.ndjson")
     assert (again.duplicate, again.stored) == (3, 0)
     assert count(hub, "Patient") == patients + 3
+
+
+def test_the_ledger_and_the_records_known_are_found_by_hash_and_key(hub):
+    """``_priors``: the pieces received before by content hash, the records stored before by their key
+    at the source -- this institution's and this format's only, unknown ones left out."""
+    intake = Intake(hub, "yuxi-first")
+    payload = orjson.dumps(bundle("P-1", "王", "芳", "1960-01-01", [5.1, 6.2]))
+    [result] = intake.run("fhir", payload, "t").results
+    assert result.outcome == "stored"
+    with hub.db.read() as conn:
+        rows = {r.source_key: r for r in conn.execute(select(intake_record))}
+        digest = conn.execute(select(intake_ledger.c.content_hash)).scalar_one()
+    keys = sorted(rows)
+    assert len(keys) == 2
+    other = Intake(hub, "tonghai-county")
+    with hub.db.write() as conn:
+        prior, known = intake._priors(
+            conn, "fhir", {digest, "0" * 64}, [*keys, "fhir|urn:uuid:nothing", None]
+        )
+        assert set(prior) == {digest} and prior[digest].outcome == "stored"
+        assert prior[digest].patient_id == result.patient_id
+        assert known == {k: (rows[k].fhir_id, rows[k].content_hash) for k in keys}
+        assert intake._priors(conn, "hl7v2", {digest}, []) == ({}, {})
+        assert other._priors(conn, "fhir", {digest}, keys) == ({}, {})
+        assert intake._priors(conn, "fhir", set(), []) == ({}, {})
