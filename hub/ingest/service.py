@@ -12,6 +12,7 @@ nothing is stored twice.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -123,6 +124,16 @@ class Summary:
             "unmapped": [{"system": s, "code": c, "count": n} for (s, c), n in sorted(self.unmapped.items())],
             "results": [r.as_json() for r in self.results],
         }
+
+
+def freeze_startup_heap() -> None:
+    """For a process that goes on ingesting once started (``flask ingest run``, the MLLP listener):
+    what it has loaded by now -- the app, the FHIR models and their pydantic schemas, about 400,000
+    objects -- lives as long as the process. Moved out of the collector's sight (``gc.freeze``), it is
+    no longer walked by every full collection: 0.15 s a pass, and the intake's records that outlive
+    a group's transaction bring one every 200 or so Bundles (0.7 ms a Bundle)."""
+    gc.collect()
+    gc.freeze()
 
 
 def institution_principal(org_id: str, job: str = "ingest") -> Principal:
