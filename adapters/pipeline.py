@@ -133,9 +133,10 @@ def map_codings(resource: dict, mapping: Mapping, unit: Unit, path: str = "") ->
                 else:
                     out.append(c)
             resource["coding"] = out
-        for k, v in resource.items():
-            if k != "coding":
+        for k, v in resource.items():  # into elements only: a value holds no Coding
+            if k != "coding" and isinstance(v, dict | list):
                 map_codings(v, mapping, unit, f"{path}.{k}" if path else k)
     elif isinstance(resource, list):
         for v in resource:
-            map_codings(v, mapping, unit, path)
+            if isinstance(v, dict | list):
+                map_codings(v, mapping, unit, path)

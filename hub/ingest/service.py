@@ -372,10 +372,12 @@ class Intake:
                         elif ref.startswith(RECORD_REF):
                             node["reference"] = ids[ref[len(RECORD_REF) :]]
                     for v in node.values():
-                        rewrite(v)
+                        if isinstance(v, dict | list):
+                            rewrite(v)
                 elif isinstance(node, list):
                     for v in node:
-                        rewrite(v)
+                        if isinstance(v, dict | list):
+                            rewrite(v)
 
             written = 0
             for rec, rt, fid, action, digest in plan:
