@@ -114,12 +114,15 @@ class Validated:
     results name) are then validated once. Numbers are told apart by their JSON type (``5``,
     ``5.0``, ``Decimal("5.0")`` are three keys); an element whose JSON cannot be written (an
     integer past 64 bits) is validated in place; primitive extensions (``_name``) and contained
-    resources are always validated in place. At most ``limit`` elements are kept (then forgotten
-    all at once)."""
+    resources are always validated in place.
 
-    def __init__(self, limit: int = 4096):
+    At most ``limit`` elements are kept (a thousand of a lab feed's take about 6 MB). When it is
+    reached, the elements not met again since they were kept (a patient's name, a result's value)
+    are forgotten, and those that repeat are kept: all are forgotten if those are more than half."""
+
+    def __init__(self, limit: int = 1024):
         self.limit = limit
-        self._elements: dict[tuple[str, str, bytes], object] = {}
+        self._elements: dict[tuple[str, str, bytes], list] = {}  # key -> [element, times met again]
 
     def model_validate(self, model, rtype: str, resource: dict):
         """``model.model_validate(resource)``, with the elements validated before in place."""
@@ -133,24 +136,34 @@ class Validated:
                 text = orjson.dumps(value, default=_tagged_decimal)
             except TypeError:
                 continue
-            element = known.get((rtype, key, text))
-            if element is None:
+            seen = known.get((rtype, key, text))
+            if seen is None:
                 new.append((key, text))
                 continue
+            seen[1] += 1
             if data is resource:
                 data = dict(resource)
-            data[key] = element
+            data[key] = seen[0]
         validated = model.model_validate(data)
         if not new:
             return validated
         if len(known) + len(new) > self.limit:
-            known.clear()
+            known = self._forget()
         names = _attribute_names(model)
         for key, text in new:
             element = getattr(validated, names.get(key, ""), None)
             if _element(element):
-                known[(rtype, key, text)] = element
+                known[(rtype, key, text)] = [element, 0]
         return validated
+
+    def _forget(self) -> dict:
+        kept = {k: seen for k, seen in self._elements.items() if seen[1]}
+        if len(kept) > self.limit // 2:
+            kept = {}
+        for seen in kept.values():
+            seen[1] = 0
+        self._elements = kept
+        return kept
 
 
 def _tagged_decimal(value):

@@ -295,6 +295,18 @@ def test_numbers_of_another_json_type_or_text_are_other_elements(a, b):
     assert second.valueQuantity is not first.valueQuantity
 
 
+def test_past_its_limit_it_keeps_what_repeats():
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model = get_fhir_model_class("Observation")
+    validated = Validated(limit=16)
+    first = validated.model_validate(model, "Observation", OBSERVATION)
+    for n in range(40):  # the same code, a value of its own each time
+        other = validated.model_validate(model, "Observation", {**OBSERVATION, "valueQuantity": {"value": n}})
+        assert other.code is first.code
+        assert len(validated._elements) <= 16
+
+
 def test_it_forgets_past_its_limit():
     from fhir.resources.R4B import get_fhir_model_class
 
