@@ -130,7 +130,7 @@ class Validated:
         data = resource
         new = []
         for key, value in resource.items():
-            if type(value) is not dict and type(value) is not list or key[0] == "_" or key == "contained":
+            if type(value) is not dict and type(value) is not list or key[:1] == "_" or key == "contained":
                 continue
             try:
                 text = orjson.dumps(value, default=_tagged_decimal)

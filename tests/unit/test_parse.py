@@ -237,6 +237,9 @@ def _mutants(doc):
             yield _replaced(doc, path, value)
         if isinstance(path[-1], str):  # an unknown element next to it
             yield _replaced(doc, (*path[:-1], path[-1] + "X"), 1)
+    for name in ("", "_", "contained", "_code"):  # names no element has, or kept out of ``Validated``
+        for value in ({"a": 1}, [{"a": 1}], [1]):
+            yield {**doc, name: value}
 
 
 def _outcome(resource, validated=None):
