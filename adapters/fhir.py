@@ -139,12 +139,13 @@ def _rewrite(node, patient_refs: dict, record_refs: dict, mapping: Mapping) -> N
                 node.setdefault(
                     "identifier", {"system": mapping.local_system("reference"), "value": ref[:200]}
                 )
-        for k, v in node.items():
-            if k != "contained":
+        for k, v in node.items():  # into elements only: a value holds no reference
+            if k != "contained" and isinstance(v, dict | list):
                 _rewrite(v, patient_refs, record_refs, mapping)
     elif isinstance(node, list):
         for v in node:
-            _rewrite(v, patient_refs, record_refs, mapping)
+            if isinstance(v, dict | list):
+                _rewrite(v, patient_refs, record_refs, mapping)
 
 
 def _patient(res: dict, mapping: Mapping, where: str) -> dict:

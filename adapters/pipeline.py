@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hub.errors import HubError
-from hub.fhir.parse import check_resource
+from hub.fhir.parse import Validated, check_resource
 
 from .mapping import Mapping
 
@@ -85,6 +85,11 @@ class Adapter(Protocol):
     def translate(self, piece: Piece, mapping: Mapping) -> Unit: ...
 
 
+# The elements the adapters' records have validated (``Validated``): a feed's records repeat their
+# codes, units, reference ranges and patients, which are then validated once.
+VALIDATED = Validated()
+
+
 def validate(unit: Unit) -> None:
     """Every resource of the unit passes the same checks as a write through the API."""
     for n, patient in enumerate(unit.patients):
@@ -95,7 +100,7 @@ def validate(unit: Unit) -> None:
 
 def _check(resource: dict, what: str) -> None:
     try:
-        check_resource(resource)
+        check_resource(resource, validated=VALIDATED)
     except HubError as exc:
         issues = exc.all_issues()
         element = next((e for i in issues for e in i.expression), None)
@@ -128,9 +133,10 @@ def map_codings(resource: dict, mapping: Mapping, unit: Unit, path: str = "") ->
                 else:
                     out.append(c)
             resource["coding"] = out
-        for k, v in resource.items():
-            if k != "coding":
+        for k, v in resource.items():  # into elements only: a value holds no Coding
+            if k != "coding" and isinstance(v, dict | list):
                 map_codings(v, mapping, unit, f"{path}.{k}" if path else k)
     elif isinstance(resource, list):
         for v in resource:
-            map_codings(v, mapping, unit, path)
+            if isinstance(v, dict | list):
+                map_codings(v, mapping, unit, path)

@@ -47,6 +47,7 @@ def register_cli(app: Flask) -> None:
             intake = service.Intake(hub, institution)
         except HubError as exc:
             raise click.ClickException(str(exc)) from None
+        service.freeze_startup_heap()
         total = service.Summary()
         files = _files(paths, fmt)
         bar = tqdm(files, unit="file", disable=None, file=sys.stderr)
@@ -119,6 +120,7 @@ def register_cli(app: Flask) -> None:
         from .mllp import MllpServer
 
         server = MllpServer(current_app.extensions["xietong"], institution, (host, port))
+        service.freeze_startup_heap()
         click.echo(f"MLLP for {institution} on {host}:{server.server_address[1]}")
         try:
             server.serve_forever()

@@ -297,3 +297,69 @@ def test_two_bundles_of_one_person_in_a_group_are_one_patient(hub):
     again = intake.run("fhir", ndjson(stranger, known, lookalike), "mixed.ndjson")
     assert (again.duplicate, again.stored) == (3, 0)
     assert count(hub, "Patient") == patients + 3
+
+
+def test_the_ledger_and_the_records_known_are_found_by_hash_and_key(hub):
+    """``_priors``: the pieces received before by content hash, the records stored before by their key
+    at the source -- this institution's and this format's only, unknown ones left out."""
+    intake = Intake(hub, "yuxi-first")
+    payload = orjson.dumps(bundle("P-1", "王", "芳", "1960-01-01", [5.1, 6.2]))
+    [result] = intake.run("fhir", payload, "t").results
+    assert result.outcome == "stored"
+    with hub.db.read() as conn:
+        rows = {r.source_key: r for r in conn.execute(select(intake_record))}
+        digest = conn.execute(select(intake_ledger.c.content_hash)).scalar_one()
+    keys = sorted(rows)
+    assert len(keys) == 2
+    other = Intake(hub, "tonghai-county")
+    with hub.db.write() as conn:
+        prior, known = intake._priors(
+            conn, "fhir", {digest, "0" * 64}, [*keys, "fhir|urn:uuid:nothing", None]
+        )
+        assert set(prior) == {digest} and prior[digest].outcome == "stored"
+        assert prior[digest].patient_id == result.patient_id
+        assert known == {k: (rows[k].fhir_id, rows[k].content_hash) for k in keys}
+        assert intake._priors(conn, "hl7v2", {digest}, []) == ({}, {})
+        assert other._priors(conn, "fhir", {digest}, keys) == ({}, {})
+        assert intake._priors(conn, "fhir", set(), []) == ({}, {})
+
+
+def test_a_payload_of_several_groups_is_stored_in_order_as_one_group_after_another(hub):
+    """More pieces than a group holds: each group stored after the one before it -- a piece received
+    in an earlier group is a duplicate, a record sent in an earlier group is updated, a bad piece is
+    quarantined alone, and every result comes back in the payload's order."""
+    from hub.ingest.service import GROUP_PIECES
+
+    n = GROUP_PIECES * 2 + 10
+    bundles = [bundle(f"G-{k}", "孙", "丽", f"19{40 + k % 50}-02-03", [4.0 + k % 7]) for k in range(n)]
+    bundles[GROUP_PIECES + 5] = bundles[3]  # the same bytes, a group later: a duplicate
+    changed = orjson.loads(orjson.dumps(bundles[7]))
+    changed["entry"][1]["resource"]["valueQuantity"]["value"] = 12.5
+    bundles[2 * GROUP_PIECES + 1] = changed  # the same records, changed, two groups later: updated
+    bad = orjson.loads(orjson.dumps(bundles[GROUP_PIECES + 9]))
+    bad["entry"][1]["resource"]["status"] = "done"
+    bundles[GROUP_PIECES + 9] = bad  # refused by validation: quarantined alone
+    observations = count(hub, "Observation")
+    seen = []
+    s = Intake(hub, "yuxi-first").run(
+        "fhir", ndjson(*bundles), "many.ndjson", progress=lambda x: seen.append(x.read)
+    )
+    assert [r.source for r in s.results] == [f"many.ndjson#{k + 1}" for k in range(n)]
+    assert seen == list(range(1, n + 1))
+    outcomes = {k: r.outcome for k, r in enumerate(s.results) if r.outcome != "stored"}
+    assert outcomes == {GROUP_PIECES + 5: "duplicate", GROUP_PIECES + 9: "quarantined"}, s.as_json()
+    assert s.results[GROUP_PIECES + 5].patient_id == s.results[3].patient_id
+    assert s.results[2 * GROUP_PIECES + 1].patient_id == s.results[7].patient_id
+    assert count(hub, "Observation") == observations + n - 3
+    key = "fhir|urn:uuid:o-G-7-0"
+    with hub.db.read() as conn:
+        fid = conn.execute(
+            select(intake_record.c.fhir_id).where(intake_record.c.source_key == key)
+        ).scalar_one()
+        t = resource_tables["Observation"]
+        row = conn.execute(select(t.c.version, t.c.body).where(t.c.fhir_id == fid)).one()
+    assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 12.5
+    again = Intake(hub, "yuxi-first").run("fhir", ndjson(*bundles), "many.ndjson")
+    assert {r.outcome for r in again.results} == {"duplicate"} and count(
+        hub, "Observation"
+    ) == observations + n - 3
