@@ -173,3 +173,17 @@ def live_headers(live_server):
 def scalar(db, sql: str, **params):
     with db.read() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+def index_kinds(rows) -> set[str]:
+    """The index tables (``extract.index_tables``'s names) that ``rows`` (an ``IndexRows``) has rows for."""
+    return {
+        kind
+        for kind, present in (
+            ("token", rows.tokens),
+            ("string", rows.strings),
+            ("date", rows.dates),
+            ("ref", rows.refs),
+        )
+        if present
+    }

@@ -136,14 +136,18 @@ def test_a_record_sent_again_in_the_same_group_is_updated_not_doubled(hub):
     s = Intake(hub, "yuxi-first").run("fhir", ndjson(first, second), "twice.ndjson")
     assert [r.outcome for r in s.results] == ["stored", "stored"], s.as_json()
     assert count(hub, "Observation") == observations + 1
-    key = "fhir|http://his.yuxi-first.example/fhir/Observation/lab-77"
+    row = _observation_from(hub, "fhir|http://his.yuxi-first.example/fhir/Observation/lab-77")
+    assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 9.9
+
+
+def _observation_from(hub, source_key: str):
+    """The version and body of the Observation that the record under ``source_key`` became."""
     with hub.db.read() as conn:
         fid = conn.execute(
-            select(intake_record.c.fhir_id).where(intake_record.c.source_key == key)
+            select(intake_record.c.fhir_id).where(intake_record.c.source_key == source_key)
         ).scalar_one()
         t = resource_tables["Observation"]
-        row = conn.execute(select(t.c.version, t.c.body).where(t.c.fhir_id == fid)).one()
-    assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 9.9
+        return conn.execute(select(t.c.version, t.c.body).where(t.c.fhir_id == fid)).one()
 
 
 def _bodies(hub, rtype):
@@ -351,13 +355,7 @@ def test_a_payload_of_several_groups_is_stored_in_order_as_one_group_after_anoth
     assert s.results[GROUP_PIECES + 5].patient_id == s.results[3].patient_id
     assert s.results[2 * GROUP_PIECES + 1].patient_id == s.results[7].patient_id
     assert count(hub, "Observation") == observations + n - 3
-    key = "fhir|urn:uuid:o-G-7-0"
-    with hub.db.read() as conn:
-        fid = conn.execute(
-            select(intake_record.c.fhir_id).where(intake_record.c.source_key == key)
-        ).scalar_one()
-        t = resource_tables["Observation"]
-        row = conn.execute(select(t.c.version, t.c.body).where(t.c.fhir_id == fid)).one()
+    row = _observation_from(hub, "fhir|urn:uuid:o-G-7-0")
     assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 12.5
     again = Intake(hub, "yuxi-first").run("fhir", ndjson(*bundles), "many.ndjson")
     assert {r.outcome for r in again.results} == {"duplicate"} and count(

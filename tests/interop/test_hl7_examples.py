@@ -18,7 +18,7 @@ import pytest
 from hub.audit import chain
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
-from tests.conftest import SHARED_DATA, scalar
+from tests.conftest import SHARED_DATA, index_kinds, scalar
 from tests.factories import FHIR_JSON
 
 pytestmark = pytest.mark.interop
@@ -254,17 +254,7 @@ def test_every_examples_index_rows_are_in_its_types_index_tables():
     outside = []
     for name, res in _stored_examples():
         rt = TYPES[res["resourceType"]]
-        rows = extract(rt, res)
-        kinds = {
-            k
-            for k, v in (
-                ("token", rows.tokens),
-                ("string", rows.strings),
-                ("date", rows.dates),
-                ("ref", rows.refs),
-            )
-            if v
-        }
+        kinds = index_kinds(extract(rt, res))
         if not kinds <= index_tables(rt):
             outside.append((name, sorted(kinds - index_tables(rt))))
     assert outside == []

@@ -10,6 +10,7 @@ from hub.fhir.extract import extract, index_tables
 from hub.fhir.registry import TYPES
 from tests import factories
 from tests.audit import sample_event
+from tests.conftest import index_kinds
 
 SAMPLES = {
     "Patient": lambda: factories.patient(),
@@ -20,25 +21,12 @@ SAMPLES = {
 }
 
 
-def _kinds(rows) -> set[str]:
-    return {
-        kind
-        for kind, present in (
-            ("token", rows.tokens),
-            ("string", rows.strings),
-            ("date", rows.dates),
-            ("ref", rows.refs),
-        )
-        if present
-    }
-
-
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_a_records_index_rows_are_in_its_types_tables(name):
     rt = TYPES[name]
     rows = extract(rt, SAMPLES[name]())
-    assert _kinds(rows), f"the {name} sample has no index rows at all: not a useful sample"
-    assert _kinds(rows) <= index_tables(rt)
+    assert index_kinds(rows), f"the {name} sample has no index rows at all: not a useful sample"
+    assert index_kinds(rows) <= index_tables(rt)
 
 
 def test_the_trail_has_no_token_or_date_rows():
