@@ -76,8 +76,9 @@ class Database:
     def single_connection(self) -> Connection:
         """A write connection on which each statement commits by itself (PostgreSQL, autocommit):
         for writes that are one statement, which PostgreSQL applies whole or not at all, without the
-        round trips of BEGIN and COMMIT. The caller keeps it and closes it. Not for SQLite (use
-        ``write``)."""
+        round trips of BEGIN and COMMIT. The caller keeps it and closes it (the audit writer, which
+        also runs its transactions on it by turning psycopg's autocommit off for them). Not for
+        SQLite (use ``write``)."""
         if self.is_sqlite:
             raise RuntimeError("Database.single_connection is for PostgreSQL; use Database.write")
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
