@@ -36,6 +36,9 @@ class Rejected(Exception):
         self.reason = reason
         self.element = element
 
+    def __reduce__(self):  # as it was raised, from a translating process (``hub.ingest.translators``)
+        return (Rejected, (self.stage, self.reason, self.element))
+
 
 @dataclass
 class Piece:

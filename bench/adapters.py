@@ -41,6 +41,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from fhir.resources.R4B import get_fhir_model_class  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from adapters.pipeline import Piece  # noqa: E402
 from adapters.tables import intake_ledger  # noqa: E402
 from hub import create_app, migrate  # noqa: E402
 from hub.auth.principal import system  # noqa: E402
@@ -181,6 +182,12 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=2000, help="lab results per adapter (10 per patient)")
     ap.add_argument("--pg", help="a PostgreSQL URL of an empty database (default: a temporary SQLite file)")
     ap.add_argument("--no-freeze", action="store_true", help="no gc.freeze() of the start-up heap")
+    ap.add_argument(
+        "--translators",
+        type=int,
+        default=1,
+        help="translating processes of the extra 'fhir ndjson, N translating' row (0: no such row)",
+    )
     args = ap.parse_args()
     n = max(args.records // 10, 1)
     url = args.pg or f"sqlite:///{tempfile.mkdtemp(prefix='xt-bench-adapters-')}/hub.sqlite"
@@ -202,22 +209,32 @@ def main() -> int:
     rates["floor (fhir.resources parse)"], cpus["floor (fhir.resources parse)"] = max(
         floor(bundles) for _ in range(3)
     )
-    runs = {
+
+    def ndjson(seed, tag):
+        return [b"\n".join(orjson.dumps(fhir_bundle(p)) for p in people(n, seed, tag))]
+
+    translating = f"fhir ndjson, {args.translators} translating"
+    runs = {  # what: (institution, payloads[, translating processes])
         "fhir": ("yuxi-first", [orjson.dumps(b) for b in bundles]),
-        "fhir ndjson": ("yuxi-first", [b"\n".join(orjson.dumps(fhir_bundle(p)) for p in people(n, 4, "G"))]),
+        "fhir ndjson": ("yuxi-first", ndjson(4, "G")),
+        translating: ("yuxi-first", ndjson(5, "T"), args.translators),
         "hl7v2": ("tonghai-county", [oru(p) for p in people(n, 2, "H")]),
         "csv": ("panxi-thc", [(HEADER + "".join(csv_rows(p) for p in people(n, 3, "C"))).encode("gb18030")]),
     }
-    for what, (inst, payloads) in runs.items():
-        fmt = what.split()[0]
-        intake = Intake(hub, inst)
-        t, cpu = time.perf_counter(), time.process_time()
-        records = quarantined = 0
-        for payload in payloads:
-            s = intake.run(fmt, payload, "bench")
-            records += sum(r.records for r in s.results if r.outcome == "stored")
-            quarantined += s.quarantined
-        elapsed = time.perf_counter() - t
+    if args.translators < 1:
+        del runs[translating]
+    for what, (inst, payloads, *more) in runs.items():
+        fmt, translators = what.split()[0], (more or [0])[0]
+        with Intake(hub, inst, translators=translators) as intake:
+            if translators:  # started, and their FHIR models imported, before the clock starts
+                intake.translators().warm(fmt, [Piece(orjson.dumps(bundles[0]), "warm-up")])
+            t, cpu = time.perf_counter(), time.process_time()
+            records = quarantined = 0
+            for payload in payloads:
+                s = intake.run(fmt, payload, "bench")
+                records += sum(r.records for r in s.results if r.outcome == "stored")
+                quarantined += s.quarantined
+            elapsed = time.perf_counter() - t
         rates[what] = records / elapsed
         cpus[what] = (time.process_time() - cpu) / records
         print(f"{what:11s} {records} records ({quarantined} quarantined) in {elapsed:.1f} s", file=sys.stderr)

@@ -7,6 +7,7 @@ A value without a zone (a date, or a dateTime to the day) is read in UTC.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -27,7 +28,15 @@ class BadDate(ValueError):
 
 def parse_range(value: str) -> tuple[datetime, datetime]:
     """The UTC range a FHIR date/dateTime/instant string covers."""
-    m = _RE.match(value.strip()) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        raise BadDate(f"'{value}' is not a FHIR date, dateTime or instant")
+    return _parse_range(value)
+
+
+# A feed's records share their dates (a lab run's results, a day's visits): each string is read once.
+@functools.lru_cache(maxsize=4096)
+def _parse_range(value: str) -> tuple[datetime, datetime]:
+    m = _RE.match(value.strip())
     if not m:
         raise BadDate(f"'{value}' is not a FHIR date, dateTime or instant")
     g = m.groupdict()
@@ -99,6 +108,7 @@ def now_utc() -> datetime:
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
+@functools.lru_cache(maxsize=256)  # the records of one write share their time
 def instant(t: datetime) -> str:
     """A FHIR instant in UTC with milliseconds."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"

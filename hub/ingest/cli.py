@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,10 @@ SUFFIXES = {
 }
 
 
+# One process stores; the others (at most 4) translate the pieces ahead of it (``hub.ingest.translators``).
+DEFAULT_TRANSLATORS = min(max((os.cpu_count() or 1) - 1, 0), 4)
+
+
 def _files(paths: tuple[Path, ...], fmt: str) -> list[Path]:
     out = []
     for path in paths:
@@ -39,27 +44,42 @@ def register_cli(app: Flask) -> None:
     @click.argument("institution")
     @click.argument("fmt", type=click.Choice(sorted(service.ADAPTERS)))
     @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-    def run(institution, fmt, paths):
+    @click.option(
+        "--translators",
+        type=click.IntRange(0, 16),
+        default=DEFAULT_TRANSLATORS,
+        show_default=True,
+        help="Processes that parse, map and validate the pieces of a large file while this one "
+        "stores (0: all in this process).",
+    )
+    def run(institution, fmt, paths, translators):
         """Ingest files or folders for INSTITUTION (a mapping key such as tonghai-county, or an
         Organization id). Running the same files again stores nothing twice."""
         hub = current_app.extensions["xietong"]
         try:
-            intake = service.Intake(hub, institution)
+            intake = service.Intake(hub, institution, translators=translators)
         except HubError as exc:
             raise click.ClickException(str(exc)) from None
         service.freeze_startup_heap()
-        total = service.Summary()
         files = _files(paths, fmt)
-        bar = tqdm(files, unit="file", disable=None, file=sys.stderr)
-        for f in bar:
-            bar.set_postfix(stored=total.stored, quarantined=total.quarantined, refresh=False)
-            summary = intake.run(fmt, f.read_bytes(), str(f))
-            for r in summary.results:
-                total.add(r)
-                if r.outcome == "quarantined":
-                    bar.write(
-                        f"quarantined #{r.quarantine_id} {r.source}: [{r.stage}] {r.element or ''} {r.reason}"
-                    )
+        bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr)
+
+        def payloads():  # read as the intake reaches them: a file counts once it is read
+            for f in files:
+                yield f.read_bytes(), str(f)
+                bar.update()
+
+        def progress(summary):
+            r = summary.results[-1]
+            if r.outcome == "quarantined":
+                bar.write(
+                    f"quarantined #{r.quarantine_id} {r.source}: [{r.stage}] {r.element or ''} {r.reason}"
+                )
+            bar.set_postfix(stored=summary.stored, quarantined=summary.quarantined, refresh=False)
+
+        with intake:
+            total = intake.run_files(fmt, payloads(), progress)
+        bar.close()
         click.echo(
             f"{len(files)} files: {total.read} read, {total.stored} stored ({total.records} records), "
             f"{total.duplicate} already stored, {total.linked} linked to known patients, "

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections import Counter
+import itertools
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -37,10 +40,12 @@ from hub.fhir.registry import TYPES
 from hub.fhir.store import dumps, new_id
 
 from .link import criteria
+from .translators import Translation, Translators, translate
 
 ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
 GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process_many``)
 GROUP_RECORDS = 1000  # and records
+AHEAD = 2  # groups of pieces sent to the translating processes ahead of the one being stored
 AUTH_ERRORS = (Forbidden, Unauthorized)
 
 
@@ -142,30 +147,101 @@ def institution_principal(org_id: str, job: str = "ingest") -> Principal:
 
 
 class Intake:
-    """Intake for one institution: its Organization id, its mapping, the principal that writes."""
+    """Intake for one institution: its Organization id, its mapping, the principal that writes.
 
-    def __init__(self, hub, institution: str, principal: Principal | None = None):
+    ``translators``: processes that translate the pieces of a large payload (more than one group)
+    while this one stores (``hub.ingest.translators``), started when first needed; 0, every piece is
+    translated here. ``close()`` stops them."""
+
+    def __init__(self, hub, institution: str, principal: Principal | None = None, translators: int = 0):
         self.hub = hub
         self.org_id, mapping = find_institution(hub, institution)
         self.principal = principal or institution_principal(self.org_id)
         self.mapping = load_code_maps(hub, mapping)
+        self.translator_processes = translators
+        self._translators: Translators | None = None
 
-    # ----- a payload -----
+    def close(self) -> None:
+        if self._translators is not None:
+            self._translators.close()
+            self._translators = None
+
+    def __enter__(self) -> Intake:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----- payloads -----
 
     def run(self, fmt: str, payload: bytes, source: str, progress=None) -> Summary:
+        return self.run_files(fmt, [(payload, source)], progress)
+
+    def run_files(self, fmt: str, payloads: Iterable[tuple[bytes, str]], progress=None) -> Summary:
+        """Every piece of the payloads (``(bytes, source)``, read as they are reached), in order, in
+        groups of ``GROUP_PIECES``; with translators, the groups after the first are translated in the
+        translating processes, ``AHEAD`` groups ahead of the one being stored."""
         adapter = adapter_for(fmt)
         summary = Summary()
-        pieces: list[Piece] = []
-        for piece in adapter.split(payload, source, self.mapping):
-            pieces.append(piece)
-            if len(pieces) >= GROUP_PIECES:
-                self._run_some(fmt, pieces, summary, progress)
-                pieces = []
-        self._run_some(fmt, pieces, summary, progress)
+        pieces = (p for payload, source in payloads for p in adapter.split(payload, source, self.mapping))
+        groups = _groups(pieces, GROUP_PIECES)
+        if self.translator_processes < 1:
+            for group in groups:
+                self._run_some(fmt, group, None, summary, progress)
+            return summary
+        head = list(itertools.islice(groups, AHEAD + 1))
+        if len(head) < 2:  # a small payload: not worth starting processes for
+            for group in head:
+                self._run_some(fmt, group, None, summary, progress)
+            return summary
+        # The first group is translated here while the processes start on the next ones.
+        seen = {p.content_hash for p in head[0]}  # content hashes met so far: a repeat is decided when stored
+        ahead = deque(self._send(fmt, group, seen) for group in head[1:])
+        self._run_some(fmt, head[0], None, summary, progress)
+        for group in groups:
+            ahead.append(self._send(fmt, group, seen))
+            self._run_some(fmt, *self._received(*ahead.popleft()), summary, progress)
+        while ahead:
+            self._run_some(fmt, *self._received(*ahead.popleft()), summary, progress)
         return summary
 
-    def _run_some(self, fmt: str, pieces: list[Piece], summary: Summary, progress) -> None:
-        for result in self.process_many(fmt, pieces):
+    def translators(self) -> Translators:
+        """The translating processes, started now if not yet."""
+        if self._translators is None:
+            self._translators = Translators(self.mapping, self.translator_processes)
+        return self._translators
+
+    def _send(self, fmt: str, group: list[Piece], seen: set[str]) -> tuple:
+        """The pieces of a group that are new (not in the ledger, not earlier in this run) sent to
+        the translating processes: ``(group, future, their positions)``."""
+        prior = self._ledgers(fmt, {p.content_hash for p in group})
+        new = []
+        for n, p in enumerate(group):
+            if p.content_hash not in prior and p.content_hash not in seen:
+                new.append(n)
+            seen.add(p.content_hash)
+        future = None
+        if new:
+            try:
+                future = self.translators().submit(fmt, [group[n] for n in new])
+            except Exception:  # the processes cannot take work (one died): translated here
+                future = None
+        return group, future, new
+
+    def _received(self, group: list[Piece], future: Future | None, new: list[int]) -> tuple:
+        """``(group, translations by position)``; a translation that did not come back (a process
+        that died, an error of its own) is left to this process, which translates the piece again."""
+        translated: list[Translation | None] = [None] * len(group)
+        if future is not None:
+            try:
+                for n, t in zip(new, future.result(), strict=True):
+                    translated[n] = t
+            except Exception:  # translated here instead, with the same outcome or error
+                translated = [None] * len(group)
+        return group, translated
+
+    def _run_some(self, fmt: str, pieces: list[Piece], translated, summary: Summary, progress) -> None:
+        for result in self.process_many(fmt, pieces, translated=translated):
             summary.add(result)
             if progress is not None:
                 progress(summary)
@@ -173,11 +249,18 @@ class Intake:
     def process(self, fmt: str, piece: Piece, replaying: int | None = None) -> Result:
         return self.process_many(fmt, [piece], replaying)[0]
 
-    def process_many(self, fmt: str, pieces: list[Piece], replaying: int | None = None) -> list[Result]:
+    def process_many(
+        self,
+        fmt: str,
+        pieces: list[Piece],
+        replaying: int | None = None,
+        translated: list[Translation | None] | None = None,
+    ) -> list[Result]:
         """Each piece's result, in order. Pieces that translate are stored in groups, a group one
         transaction (``_store_group``), in order: every piece sees what the pieces before it stored,
         as if each were stored alone (a record sent again later in the group updates the one stored
-        earlier in it; the same bytes again start the next group, and are a duplicate)."""
+        earlier in it; the same bytes again start the next group, and are a duplicate).
+        ``translated``: pieces' translations made elsewhere (``translators``), by position."""
         adapter = adapter_for(fmt)
         results: list[Result | None] = [None] * len(pieces)
         # Pieces received before are not translated again; a lone piece is looked up in its own
@@ -207,11 +290,9 @@ class Intake:
                 if prior is not None:
                     results[i] = self._duplicate(piece, prior, adapter)
                     continue
-            unit = None
-            try:
-                unit = adapter.translate(piece, self.mapping)
-                validate(unit)
-            except Rejected as exc:
+            made = translated[i] if translated is not None else None
+            unit, exc = made if made is not None else translate(adapter, piece, self.mapping)
+            if exc is not None:
                 prior = self._ledger(fmt, digest) if replaying is None and len(pieces) == 1 else None
                 if prior is not None:
                     results[i] = self._duplicate(piece, prior, adapter)
@@ -661,6 +742,11 @@ def _ack(adapter, unit, code, exc, piece=None) -> str | None:
     if make is None:
         return None
     return make(unit, code, exc, piece)
+
+
+def _groups(pieces: Iterator[Piece], size: int) -> Iterator[list[Piece]]:
+    while group := list(itertools.islice(pieces, size)):
+        yield group
 
 
 def adapter_for(fmt: str):
