@@ -35,7 +35,7 @@ from hub.empi import index, matching
 from hub.empi import records as rec
 from hub.empi.matching import Candidate
 from hub.empi.score import DEFAULT, Thresholds
-from hub.errors import HubError, Issue, Unprocessable
+from hub.errors import Conflict, HubError, Issue, PreconditionFailed, Unprocessable
 from hub.fhir.extract import h64
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
@@ -351,7 +351,14 @@ def _absorb(
     merged, changed = rec.absorb(current.resource(), incoming)
     version = current.version
     if changed:
-        version = write(store, "Patient", merged, cand.patient_id).version
+        try:  # merged into the version read: a transaction that changed it meanwhile goes first
+            version = write(store, "Patient", merged, cand.patient_id, if_match=version).version
+        except PreconditionFailed:
+            raise Conflict(
+                f"Patient/{cand.patient_id} was changed by a concurrent transaction while this record "
+                "was being linked to it; nothing was stored, send it again",
+                ["Patient"],
+            ) from None
         if batch is not None:
             batch.changed(cand.patient_id, merged)
     if not changed and not always_record:
@@ -368,11 +375,19 @@ def _absorb(
     return write(store, "Provenance", prov, tenant=source_org).id
 
 
-def write(store, rtype: str, resource: dict, fid: str | None = None, tenant: str | None = None):
-    """Validate (as the API does) and store: a create, or an update of ``fid``."""
+def write(
+    store,
+    rtype: str,
+    resource: dict,
+    fid: str | None = None,
+    tenant: str | None = None,
+    if_match: int | None = None,
+):
+    """Validate (as the API does) and store: a create, or an update of ``fid`` (of its version
+    ``if_match``, if given)."""
     if fid is not None:
         resource = {**resource, "id": fid}
     check_resource(resource, rtype)
     if fid is None:
         return store.create(TYPES[rtype], resource, tenant=tenant)
-    return store.update(TYPES[rtype], fid, resource)[0]
+    return store.update(TYPES[rtype], fid, resource, if_match=if_match)[0]

@@ -47,6 +47,7 @@ GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process
 GROUP_RECORDS = 1000  # and records
 AHEAD = 2  # groups of pieces sent to the translating processes ahead of the one being stored
 AUTH_ERRORS = (Forbidden, Unauthorized)
+CONFLICT_ATTEMPTS = 3  # a piece whose transaction lost a race (409) is stored again, at most this often
 
 
 @dataclass
@@ -340,7 +341,9 @@ class Intake:
         for i, piece, unit in group:
             results[i] = self._store_one(fmt, piece, unit, replaying)
 
-    def _store_one(self, fmt: str, piece: Piece, unit: Unit, replaying: int | None) -> Result:
+    def _store_one(
+        self, fmt: str, piece: Piece, unit: Unit, replaying: int | None, attempts: int = CONFLICT_ATTEMPTS
+    ) -> Result:
         adapter = adapter_for(fmt)
         try:
             with self.hub.db.write() as conn:
@@ -351,6 +354,10 @@ class Intake:
             prior = self._ledger(fmt, piece.content_hash)
             if prior is not None and replaying is None:  # the same piece, sent twice at once
                 return self._duplicate(piece, prior, adapter)
+            if attempts > 1:  # a concurrent transaction changed what this one read: nothing stored, again
+                again, rejected = translate(adapter, piece, self.mapping)  # storing changed the unit
+                if rejected is None:
+                    return self._store_one(fmt, piece, again, replaying, attempts - 1)
             raise
         except HubError as exc:
             element = next((e for i in exc.all_issues() for e in i.expression), None)
@@ -414,7 +421,7 @@ class Intake:
             for n, patient in enumerate(unit.patients):
                 try:
                     r = people.resolve(patient, checked=True)  # ``validate(unit)`` did
-                except AUTH_ERRORS:
+                except (*AUTH_ERRORS, Conflict):  # a Conflict: a race lost, not the piece's fault
                     raise
                 except HubError as exc:  # the EMPI refuses the patient (an identifier it cannot accept)
                     element = next((e for i in exc.all_issues() for e in i.expression), None)
