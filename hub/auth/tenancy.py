@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import and_, delete, insert, literal, or_, select
+from sqlalchemy import and_, delete, literal, or_, select
 
 from hub.auth.principal import ADMIN, REGULATOR, Principal, system
 from hub.auth.scopes import allows
 from hub.auth.tables import access_link
+from hub.db import insert_rows
 from hub.errors import Forbidden, MethodNotAllowed, NotFound
 from hub.fhir import dates
 from hub.fhir.extract import parse_reference
@@ -347,8 +348,7 @@ def add_links(conn, sources: list[tuple[str, str, list[Link]]]) -> None:
         for rtype, fid, links in sources
         for link in links
     ]
-    if rows:
-        conn.execute(insert(access_link), rows)
+    insert_rows(conn, [(access_link, rows)])  # one statement on PostgreSQL, not one per link
 
 
 def org_resolver(conn):

@@ -11,7 +11,7 @@ import decimal
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import and_, delete, insert, select, update
@@ -114,6 +114,14 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+# A record made ready ahead of its write (``hub.ingest.premade``) carries this instant in
+# ``meta.lastUpdated``; ``create_many`` puts the write's own in. ``meta`` follows ``resourceType`` and
+# ``id`` in a stamped record's JSON and ``lastUpdated`` comes last in it: the first occurrence of
+# ``_MADE_AT_JSON`` is that element.
+MADE_AT = datetime(1970, 1, 1, tzinfo=UTC)
+_MADE_AT_JSON = '"lastUpdated":"1970-01-01T00:00:00.000Z"}'
+
+
 def stamp(resource: dict, fid: str, version: int, when: datetime) -> dict:
     """The resource with its id and meta set by the server, ``resourceType`` and ``id`` first."""
     meta = dict(resource.get("meta") or {})
@@ -189,16 +197,16 @@ class Store:
             pid,
         )
 
-    def create_many(
-        self, items: list[tuple[ResourceType, dict, str | None]], tenant: str | None = None
-    ) -> list[Stored]:
-        """Create several records at once: ``items`` are ``(type, resource, id or None)``. The rows,
-        history rows, index rows and access links are what ``create`` writes for each, one by one;
-        on PostgreSQL they are one statement per type. Each patient a record is about is checked once,
-        and the audit has one AuditEvent per patient (BALP), its entities the records created."""
+    def create_many(self, items: list[tuple], tenant: str | None = None) -> list[Stored]:
+        """Create several records at once: ``items`` are ``(type, resource, id or None)``, or ``(type,
+        None, id, JSON, index rows)`` for a record made ready ahead (stamped at ``MADE_AT``; not of a
+        type that derives access links). The rows, history rows, index rows and access links are
+        what ``create`` writes for each, one by one; on PostgreSQL they are one statement per type.
+        Each patient a record is about is checked once, and the audit has one AuditEvent per patient
+        (BALP), its entities the records created."""
         if not items:
             return []
-        for name in sorted({rt.name for rt, _, _ in items}):
+        for name in sorted({item[0].name for item in items}):
             if name in UNVERSIONED:
                 raise ValueError(f"{name} records are unversioned; use append_only")
             self.policy.require(name, "create")
@@ -206,11 +214,18 @@ class Store:
         when = dates.now_utc()
         by_type: dict[str, list] = {}
         out = []
-        for rt, resource, fid in items:
-            fid = fid or new_id()
-            body = stamp(resource, fid, 1, when)
-            rows = extract(rt, body)
-            text = dumps(body)
+        made_at = f'"lastUpdated":"{dates.instant(when)}"}}'
+        for rt, resource, fid, *made in items:
+            if made:
+                if rt.name in LINK_SOURCES:
+                    raise ValueError(f"{rt.name} records derive access links; they are not made ahead")
+                body, (text, rows) = None, made
+                text = text.replace(_MADE_AT_JSON, made_at, 1)
+            else:
+                fid = fid or new_id()
+                body = stamp(resource, fid, 1, when)
+                rows = extract(rt, body)
+                text = dumps(body)
             by_type.setdefault(rt.name, []).append((fid, tenant, text, rows))
             out.append((rt, fid, body, text, rows))
         patients = {rows.patient: (rt, rows) for rt, _, _, _, rows in out if rows.patient}

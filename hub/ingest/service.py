@@ -13,7 +13,6 @@ nothing is stored twice.
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -28,7 +27,7 @@ from adapters import csv as csv_adapter
 from adapters import fhir as fhir_adapter
 from adapters import hl7v2 as hl7v2_adapter
 from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
-from adapters.pipeline import PATIENT_REF, RECORD_REF, Piece, Rejected, Unit, validate
+from adapters.pipeline import Piece, Rejected, Unit, validate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
 from hub.db import insert_later
@@ -37,8 +36,9 @@ from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
-from hub.fhir.store import dumps, new_id
+from hub.fhir.store import new_id
 
+from . import premade
 from .link import criteria
 from .translators import Translation, Translators, translate
 
@@ -429,6 +429,30 @@ class Intake:
                 patient_ids.append(r.patient_id)
                 link = link or r.outcome
 
+            made = unit.premade
+            if made is not None:
+                keys = [r.source_key[:300] for r in unit.records if r.source_key]
+                if not any(k in known for k in keys):  # every record new: stored as made
+                    for rec, (fid, text, rows), m in zip(
+                        unit.records, made.for_patients(patient_ids), made.records, strict=True
+                    ):
+                        rt = TYPES[rec.resource["resourceType"]]
+                        creates.append((rt, None, fid, text, rows))
+                        pending.add(fid)
+                        if rec.source_key:
+                            key = rec.source_key[:300]
+                            known[key] = (fid, m.digest)  # the same key later in the group: an update
+                            new_keys[key] = _intake_row(org, key, rt.name, fid, m.digest)
+                    patient = patient_ids[0] if patient_ids else None
+                    results.append(
+                        Result(piece.source, "stored", unit.message_id, patient, link, len(unit.records))
+                    )
+                    continue
+                # One was stored before: the records as translated (making them changed them).
+                unit, rejected = translate(adapter_for(fmt), piece, self.mapping)
+                if rejected is not None:  # not expected: it translated a moment ago
+                    raise rejected
+
             # Which hub id each record has: the one it became before, a shared one, or a new one.
             plan = []
             ids: dict[str, str] = {}
@@ -436,7 +460,7 @@ class Intake:
                 rt = TYPES.get(rec.resource["resourceType"])
                 if rt is None:
                     raise Rejected("store", f"{rec.resource['resourceType']} is not a type the hub stores")
-                digest = hashlib.sha256(dumps(rec.resource).encode()).hexdigest()
+                digest = premade.digest_of(rec.resource)
                 fid, action = None, "create"
                 before = known.get(rec.source_key[:300]) if rec.source_key else None
                 if before is not None:
@@ -451,27 +475,11 @@ class Intake:
                     ids[rec.local_ref] = f"{rt.name}/{fid}"
                 plan.append((rec, rt, fid, action, digest))
 
-            def rewrite(node, patient_ids=patient_ids, ids=ids):
-                if isinstance(node, dict):
-                    ref = node.get("reference")
-                    if isinstance(ref, str):
-                        if ref.startswith(PATIENT_REF):
-                            node["reference"] = f"Patient/{patient_ids[int(ref[len(PATIENT_REF) :])]}"
-                        elif ref.startswith(RECORD_REF):
-                            node["reference"] = ids[ref[len(RECORD_REF) :]]
-                    for v in node.values():
-                        if isinstance(v, dict | list):
-                            rewrite(v)
-                elif isinstance(node, list):
-                    for v in node:
-                        if isinstance(v, dict | list):
-                            rewrite(v)
-
             written = 0
             for rec, rt, fid, action, digest in plan:
                 if action == "same":
                     continue
-                rewrite(rec.resource)
+                premade.link_references(rec.resource, patient_ids, ids)
                 written += 1
                 key = rec.source_key[:300] if rec.source_key else None
                 if action == "update":
@@ -495,13 +503,7 @@ class Intake:
                     creates.append((rt, rec.resource, fid))
                 pending.add(fid)
                 if key:
-                    new_keys[key] = {
-                        "institution": org,
-                        "source_key": key,
-                        "resource_type": rt.name,
-                        "fhir_id": fid,
-                        "content_hash": digest,
-                    }
+                    new_keys[key] = _intake_row(org, key, rt.name, fid, digest)
             patient = patient_ids[0] if patient_ids else None
             results.append(Result(piece.source, "stored", unit.message_id, patient, link, written))
         write_pending()
@@ -749,6 +751,17 @@ def _ack(adapter, unit, code, exc, piece=None) -> str | None:
     if make is None:
         return None
     return make(unit, code, exc, piece)
+
+
+def _intake_row(org: str, key: str, rtype: str, fid: str, digest: str) -> dict:
+    """What the intake keeps of a record it created: its source key, its hub id, its content hash."""
+    return {
+        "institution": org,
+        "source_key": key,
+        "resource_type": rtype,
+        "fhir_id": fid,
+        "content_hash": digest,
+    }
 
 
 def _groups(pieces: Iterator[Piece], size: int) -> Iterator[list[Piece]]:

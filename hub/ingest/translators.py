@@ -5,7 +5,9 @@ Translation is a pure function of the piece's bytes and the institution's mappin
 touch no database), so its result is the same in any process: the intake takes it in place of
 translating the piece itself, and everything after it -- the ledger, the EMPI, the store, the
 quarantine -- runs as before, in order, in the intake's process. A bulk load then keeps both cores
-busy: about half of a FHIR Bundle's CPU is parsing and validating it.
+busy: about half of a FHIR Bundle's CPU is parsing and validating it. The processes also make the
+records of a piece ready to store -- linked, stamped, written as JSON, their index rows extracted --
+with placeholders for what only the intake's transaction knows (``hub.ingest.premade``).
 
 The processes come from a fork server (``forkserver``), not from a fork of the intake's own process,
 which may hold threads (the audit chainer) and their locks; the fork server imports the adapters
@@ -20,6 +22,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from adapters.mapping import Mapping
 from adapters.pipeline import Piece, Rejected, Unit, validate
+
+from . import premade
 
 # What a translation gives back: the unit and nothing wrong with it, or the unit as far as it got
 # (None if it did not parse) and why it was rejected.
@@ -47,10 +51,22 @@ def _start(mapping: Mapping) -> None:
 
 
 def _translate_all(fmt: str, pieces: list[tuple[bytes, str]]) -> list[Translation]:
+    """Each piece translated, and its records made ready to store where they can be
+    (``hub.ingest.premade``)."""
     from .service import adapter_for
 
     adapter = adapter_for(fmt)
-    return [translate(adapter, Piece(raw, source), _MAPPING) for raw, source in pieces]
+    out = []
+    for raw, source in pieces:
+        piece = Piece(raw, source)
+        unit, rejected = translate(adapter, piece, _MAPPING)
+        if rejected is None:
+            try:
+                unit.premade = premade.make(unit)
+            except premade.Spoiled:  # its records half changed: as translated, nothing made
+                unit, rejected = translate(adapter, piece, _MAPPING)
+        out.append((unit, rejected))
+    return out
 
 
 class Translators:

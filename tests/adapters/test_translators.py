@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import signal
 
 import orjson
 import pytest
+from sqlalchemy import select
 
+from adapters.tables import intake_record
+from hub.fhir import dates
 from hub.ingest import service
 from hub.ingest.service import GROUP_PIECES, Intake
+from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
 from tests.adapters.conftest import count
 from tests.adapters.test_groups import bundle
 
@@ -34,6 +39,10 @@ def payload(tag: str) -> tuple[bytes, dict[int, str]]:
             lines.append(b'{"resourceType": "Bundle", "id": "%s", "entry": [}' % tag.encode())
             special[n] = "not JSON"
             continue
+        if n == GROUP_PIECES + 20:  # valid, but the store refuses it: made ahead, it cannot be
+            del b["entry"][1]["resource"]["effectiveDateTime"]
+            b["entry"][1]["resource"]["effectivePeriod"] = {"start": "2026-11-15", "end": "2026-11-14"}
+            special[n] = "a period that ends before it starts"
         if n == 2 * GROUP_PIECES + 5:
             b["entry"][1]["resource"]["status"] = "finished-ish"
             special[n] = "invalid status"
@@ -45,7 +54,7 @@ def payload(tag: str) -> tuple[bytes, dict[int, str]]:
 
 def outcomes(summary, tag: str) -> list[tuple]:
     return [
-        (r.outcome, r.link, r.records, r.stage, r.element, (r.reason or "").replace(tag, "*"))
+        (r.outcome, r.link, r.records, r.stage, r.element, (r.reason or "").replace(f"{tag}-", "*-"))
         for r in summary.results
     ]
 
@@ -80,8 +89,10 @@ def test_translated_elsewhere_the_outcomes_are_those_of_translating_here(hub, su
     assert bad.outcome == "quarantined" and bad.stage == "validate" and "status" in (bad.element or "")
     assert by_position[110].outcome == "duplicate"
     assert by_position[100].link == "matched"  # a person of the first group, met again
-    assert (elsewhere.stored, elsewhere.quarantined, elsewhere.duplicate) == (PIECES - 3, 2, 1)
-    assert sorted(special) == [60, 2 * GROUP_PIECES + 5, 110]
+    period = by_position[GROUP_PIECES + 20]
+    assert period.outcome == "quarantined" and "starts (2026-11-15) after it ends" in period.reason
+    assert (elsewhere.stored, elsewhere.quarantined, elsewhere.duplicate) == (PIECES - 4, 3, 1)
+    assert sorted(special) == [60, GROUP_PIECES + 20, 2 * GROUP_PIECES + 5, 110]
 
 
 def test_a_resend_translates_nothing(hub, submitted):
@@ -91,7 +102,7 @@ def test_a_resend_translates_nothing(hub, submitted):
         observations = count(hub, "Observation")
         sent = len(submitted)
         again = intake.run("fhir", data, "r.ndjson")
-    assert first.stored == PIECES - 3
+    assert first.stored == PIECES - 4
     assert (again.stored, again.quarantined, again.duplicate) == (0, 0, PIECES)
     assert len(submitted) == sent
     assert count(hub, "Observation") == observations
@@ -105,7 +116,7 @@ def test_processes_that_die_leave_the_translation_to_the_intake(hub):
         for pid in list(translators._pool._processes):
             os.kill(pid, signal.SIGKILL)
         summary = intake.run("fhir", data, "k.ndjson")
-    assert (summary.stored, summary.quarantined, summary.duplicate) == (PIECES - 3, 2, 1)
+    assert (summary.stored, summary.quarantined, summary.duplicate) == (PIECES - 4, 3, 1)
     assert count(hub, "Patient") >= 97
 
 
@@ -121,9 +132,91 @@ def test_cli_translators_option(app, hub, tmp_path):
     finally:
         gc.unfreeze()  # the command freezes the start-up heap; the rest of the session is collected as usual
     assert first.exit_code == 0, first.output
-    assert f"2 files: {PIECES + 1} read, {PIECES - 2} stored" in first.output, first.output
-    assert "2 quarantined" in first.output and "finished-ish" in first.output
+    assert f"2 files: {PIECES + 1} read, {PIECES - 3} stored" in first.output, first.output
+    assert "3 quarantined" in first.output and "finished-ish" in first.output
     again = runner.invoke(args=["ingest", "run", "yuxi-first", "fhir", str(folder), "--translators", "0"])
     assert f"{PIECES + 1} read, 0 stored (0 records)" in again.output, again.output
     refused = runner.invoke(args=["ingest", "run", "yuxi-first", "fhir", str(folder), "--translators", "-1"])
     assert refused.exit_code != 0 and "--translators" in refused.output
+
+
+def test_records_made_ahead_are_stored_as_records_made_here(hub):
+    """The records a translating process made ready (``hub.ingest.premade``): the same rows, JSON,
+    history and index rows as the records the intake makes itself, the real patient and time in
+    place of the placeholders."""
+    here, _ = payload("H")
+    elsewhere, _ = payload("E")
+    Intake(hub, "yuxi-first").run("fhir", here, "here.ndjson")
+    with Intake(hub, "yuxi-first", translators=1) as intake:
+        summary = intake.run("fhir", elsewhere, "elsewhere.ndjson")
+    made = [r for r in summary.results[GROUP_PIECES:] if r.outcome == "stored"]
+    assert len(made) > GROUP_PIECES  # the second and third groups, made ahead
+    t, h = resource_tables["Observation"], resource_history
+    with hub.db.read() as conn:
+        stored = {
+            r.source_key: r
+            for r in conn.execute(
+                select(intake_record.c.source_key, t).join(t, t.c.fhir_id == intake_record.c.fhir_id)
+            )
+        }
+        for result in made:
+            n = int(result.source.split("#")[1]) - 1
+            mine, theirs = _key("E", n), _key("H", n)
+            a, b = stored[mine], stored[theirs]
+            same = ("version", "deleted", "tenant", "date_low", "date_high")
+            assert [getattr(a, c) for c in same] == [getattr(b, c) for c in same]
+            assert a.patient == result.patient_id
+            body = orjson.loads(a.body)
+            assert body["meta"]["lastUpdated"] == dates.instant(a.last_updated)
+            assert body["subject"] == {"reference": f"Patient/{a.patient}"}
+            assert _as_made_here(body, "E") == _as_made_here(orjson.loads(b.body), "H")
+            history = conn.execute(select(h.c.version, h.c.method, h.c.body).where(h.c.pid == a.pid))
+            assert [tuple(r) for r in history] == [(1, "POST", a.body)]
+            assert _index_rows(conn, a) == _index_rows(conn, b)
+    placeholders = re.compile(r"xt[0-9a-f]{24}-\d+-")
+    assert not any(placeholders.search(r.body) for r in stored.values())
+
+
+def _key(tag: str, n: int) -> str:
+    """The source key of the Observation of line ``n`` of ``payload(tag)``."""
+    return f"fhir|urn:uuid:o-{tag}-{n % 97}-{n}"
+
+
+def _as_made_here(body: dict, tag: str) -> dict:
+    """A stored Observation without what differs between two stores of it: id, time, patient."""
+    body = {k: v for k, v in body.items() if k not in ("id", "subject")}
+    body["meta"] = {k: v for k, v in body["meta"].items() if k != "lastUpdated"}
+    return orjson.loads(orjson.dumps(body).decode().replace(f"o-{tag}-", "o-*-"))
+
+
+def _index_rows(conn, row) -> dict:
+    """A record's search-index rows, its patient's id written as ``P``."""
+    out = {}
+    for table in (idx_token, idx_string, idx_date, idx_ref):
+        cols = [c for c in table.c if c.name not in ("pid", "id")]
+        out[table.name] = sorted(
+            tuple("P" if str(v) == row.patient else str(v) for v in r)
+            for r in conn.execute(select(*cols).where(table.c.pid == row.pid))
+        )
+    return out
+
+
+def test_a_record_made_ahead_that_was_stored_before_is_an_update(hub):
+    data, _ = payload("U")
+    lines = data.split(b"\n")
+    n = 2 * GROUP_PIECES + 3  # in a group made ahead
+    changed = orjson.loads(lines[n])
+    changed["entry"][1]["resource"]["valueQuantity"]["value"] = 42.5
+    lines[n] = orjson.dumps(changed)
+    with Intake(hub, "yuxi-first", translators=1) as intake:
+        intake.run("fhir", data, "first.ndjson")
+        again = intake.run("fhir", b"\n".join(lines), "again.ndjson")
+    assert (again.stored, again.duplicate) == (1, PIECES - 1)
+    t = resource_tables["Observation"]
+    with hub.db.read() as conn:
+        row = conn.execute(
+            select(t.c.version, t.c.body)
+            .join(intake_record, intake_record.c.fhir_id == t.c.fhir_id)
+            .where(intake_record.c.source_key == _key("U", n))
+        ).one()
+    assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 42.5
