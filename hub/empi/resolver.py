@@ -129,10 +129,16 @@ on_write("Patient", _forget)
 
 
 def _resolve(
-    conn, hub, incoming: dict, source_org: str | None, thresholds: Thresholds, batch: Batch | None = None
+    conn,
+    hub,
+    incoming: dict,
+    source_org: str | None,
+    thresholds: Thresholds,
+    batch: Batch | None = None,
+    d=None,
 ) -> Resolution:
     store = hub.fhir.store(conn, PRINCIPAL) if batch is None else batch.store
-    d = demographics(incoming)
+    d = d if d is not None else demographics(incoming)
     warnings = cross_check(incoming)
     _serialise(hub.db, conn, d)
     found = matching.candidates(conn, d, thresholds) if batch is None else batch.candidates(d)
@@ -191,10 +197,34 @@ class Batch:
         self._pids: dict[str, int] = {}  # fhir id -> pid, of the stored patients seen
         self._pending: list[tuple[str, dict]] = []  # new Patients not written yet
         self._checked: dict | None = None  # the record being resolved, if validated by the caller
+        # id(record) -> (record, prepared, demographics): a record's turn, its candidates, its
+        # resolution and the Patient made of it read the same demographics, worked out once.
+        self._prepared: dict[int, tuple[dict, dict, object]] = {}
+
+    def _prepare(self, patient: dict) -> tuple[dict, object]:
+        """``prepare(patient)`` and its demographics, once per record object of the batch."""
+        seen = self._prepared.get(id(patient))
+        if seen is not None and seen[0] is patient:
+            return seen[1], seen[2]
+        incoming = prepare(patient, self.source_org)
+        d = demographics(incoming)
+        self._prepared[id(patient)] = (patient, incoming, d)
+        self._prepared[id(incoming)] = (incoming, incoming, d)
+        return incoming, d
 
     def take_turns(self, patients: list[dict]) -> None:
-        """Take the turns of these records (``serialise_all``), in one statement."""
-        serialise_all(self.hub.db, self.conn, patients, self.source_org)
+        """Take the turns of several records about to be resolved in this transaction at once, in one
+        statement and in a fixed order: two transactions that resolve several people each then never
+        wait for one another in a cycle. ``resolve`` does not take a turn the transaction holds."""
+        if self.hub.db.is_sqlite or not patients:
+            return
+        keys = set()
+        for patient in patients:
+            try:
+                keys.add(_turn(self._prepare(patient)[1]))
+            except HubError:  # refused when it is resolved
+                continue
+        _take(self.conn, sorted(keys - _held(self.conn)))
 
     def prefetch(self, patients: list[dict]) -> None:
         """Take the turns of these records (if not yet taken) and fetch their candidates, in one query
@@ -202,7 +232,7 @@ class Batch:
         ds = []
         for patient in patients:
             try:
-                ds.append(demographics(prepare(patient, self.source_org)))
+                ds.append(self._prepare(patient)[1])
             except HubError:  # refused when it is resolved
                 continue
         if not ds:
@@ -225,13 +255,13 @@ class Batch:
         """The hub Patient that is this person (``resolve``). ``checked``: the caller has validated
         ``incoming_patient`` as the API does (``check_resource``); if preparing it changes nothing,
         a new Patient made of it is not validated a second time."""
-        incoming = prepare(incoming_patient, self.source_org)
+        incoming, d = self._prepare(incoming_patient)
         self._checked = incoming if checked and incoming == incoming_patient else None
         return _remembered(
             self.conn,
             incoming,
             self.source_org,
-            lambda: _resolve(self.conn, self.hub, incoming, self.source_org, self.thresholds, self),
+            lambda: _resolve(self.conn, self.hub, incoming, self.source_org, self.thresholds, self, d),
         )
 
     def candidates(self, d) -> list[Candidate]:
@@ -279,7 +309,8 @@ class Batch:
         self.store.create_many(items, tenant=self.source_org)
 
     def _note(self, fid: str, patient: dict, order: tuple) -> None:
-        d = demographics(patient)
+        seen = self._prepared.get(id(patient))
+        d = seen[2] if seen is not None and seen[0] is patient else demographics(patient)
         self._local[fid] = _Local(order, d, frozenset(index.keys_of(d)), index.is_candidate(patient))
 
 
@@ -292,21 +323,6 @@ def _serialise(db, conn, d) -> None:
     key = _turn(d)
     if key not in _held(conn):
         _take(conn, [key])
-
-
-def serialise_all(db, conn, patients: list[dict], source_org: str | None) -> None:
-    """Take the turns of several patients about to be resolved in this transaction at once, in one
-    statement and in a fixed order: two transactions that resolve several people each then never
-    wait for one another in a cycle. ``resolve`` does not take a turn the transaction holds."""
-    if db.is_sqlite or not patients:
-        return
-    keys = set()
-    for patient in patients:
-        try:
-            keys.add(_turn(demographics(prepare(patient, source_org))))
-        except HubError:  # refused when it is resolved
-            continue
-    _take(conn, sorted(keys - _held(conn)))
 
 
 _HELD = "xietong.empi_turns"  # conn.info: (transaction, the turns it holds)
