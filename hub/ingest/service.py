@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import insert, literal, null, select, text, union_all, update
+from sqlalchemy import String, any_, bindparam, insert, literal, null, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from adapters import csv as csv_adapter
 from adapters import fhir as fhir_adapter
@@ -620,10 +621,13 @@ class Intake:
         or a read of its own)."""
         if not digests:
             return {}
+        hashes = sorted(digests)
+        if self.hub.db.is_sqlite:
+            wanted = intake_ledger.c.content_hash.in_(hashes)
+        else:  # one array parameter: the same short statement for any number (prepared once)
+            wanted = intake_ledger.c.content_hash == any_(bindparam("hashes", hashes, type_=ARRAY(String)))
         q = select(intake_ledger).where(
-            intake_ledger.c.institution == self.org_id,
-            intake_ledger.c.format == fmt,
-            intake_ledger.c.content_hash.in_(sorted(digests)),
+            intake_ledger.c.institution == self.org_id, intake_ledger.c.format == fmt, wanted
         )
         if conn is not None:
             return {r.content_hash: r for r in conn.execute(q)}
