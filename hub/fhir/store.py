@@ -117,9 +117,9 @@ def new_id() -> str:
 # A record made ready ahead of its write (``hub.ingest.premade``) carries this instant in
 # ``meta.lastUpdated``; ``create_many`` puts the write's own in. ``meta`` follows ``resourceType`` and
 # ``id`` in a stamped record's JSON and ``lastUpdated`` comes last in it: the first occurrence of
-# ``_MADE_AT_JSON`` is that element.
+# ``MADE_AT_JSON`` is that element.
 MADE_AT = datetime(1970, 1, 1, tzinfo=UTC)
-_MADE_AT_JSON = '"lastUpdated":"1970-01-01T00:00:00.000Z"}'
+MADE_AT_JSON = '"lastUpdated":"1970-01-01T00:00:00.000Z"}'
 
 
 def stamp(resource: dict, fid: str, version: int, when: datetime) -> dict:
@@ -220,7 +220,9 @@ class Store:
                 if rt.name in LINK_SOURCES:
                     raise ValueError(f"{rt.name} records derive access links; they are not made ahead")
                 body, (text, rows) = None, made
-                text = text.replace(_MADE_AT_JSON, made_at, 1)
+                if not text.startswith(f'{{"resourceType":"{rt.name}","id":"{fid}","meta":{{'):
+                    raise ValueError(f"{rt.name}/{fid} was not made by stamp(): its time cannot be put in")
+                text = text.replace(MADE_AT_JSON, made_at, 1)
             else:
                 fid = fid or new_id()
                 body = stamp(resource, fid, 1, when)

@@ -26,7 +26,7 @@ from hub.auth.tenancy import DIRECTORY, LINK_SOURCES
 from hub.errors import HubError
 from hub.fhir.extract import IndexRows, extract
 from hub.fhir.registry import TYPES
-from hub.fhir.store import MADE_AT, NOTIFIED, UNVERSIONED, WRITE_HOOKS, dumps, new_id, stamp
+from hub.fhir.store import MADE_AT, MADE_AT_JSON, NOTIFIED, UNVERSIONED, WRITE_HOOKS, dumps, new_id, stamp
 
 
 def link_references(node, patient_ids: list[str], ids: dict[str, str]) -> None:
@@ -115,13 +115,18 @@ def make(unit: Unit) -> Premade | None:
     patient_ids = [f"{token}-{n}-" for n in range(len(unit.patients))]
     fids = [new_id() for _ in records]
     ids = {r.local_ref: f"{rt.name}/{fid}" for r, rt, fid in zip(records, types, fids, strict=True)}
+    # Every record's content hash before any is linked: records of a unit may share an element (a
+    # CSV row's result and diagnosis share their ``subject``), which linking one changes for both.
+    digests = [digest_of(r.resource) for r in records]
     made = []
     try:
-        for r, rt, fid in zip(records, types, fids, strict=True):
-            digest = digest_of(r.resource)
+        for r, rt, fid, digest in zip(records, types, fids, digests, strict=True):
             link_references(r.resource, patient_ids, ids)
             body = stamp(r.resource, fid, 1, MADE_AT)
-            made.append(Made(fid, digest, dumps(body), extract(rt, body)))
+            text = dumps(body)
+            if text.count(MADE_AT_JSON) != 1:  # the one the store replaces must be the stamped one
+                raise ValueError("meta.lastUpdated is not where the store puts the time of the write")
+            made.append(Made(fid, digest, text, extract(rt, body)))
     except (HubError, KeyError, IndexError, TypeError, ValueError) as exc:
         raise Spoiled(str(exc)) from None
     return Premade(token, tuple(made))

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import gc
 import itertools
+import logging
+import random
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -37,18 +41,22 @@ from hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorized
 from hub.fhir import dates, search
 from hub.fhir.parse import check_resource
 from hub.fhir.registry import TYPES
-from hub.fhir.store import new_id
+from hub.fhir.store import WRITE_HOOKS, new_id
 
 from . import premade
 from .link import criteria
 from .translators import Translation, Translators, translate
 
+log = logging.getLogger(__name__)
+
 ADAPTERS = {"fhir": fhir_adapter, "hl7v2": hl7v2_adapter, "csv": csv_adapter}
 GROUP_PIECES = 50  # pieces stored in one transaction, at most (``Intake.process_many``)
 GROUP_RECORDS = 1000  # and records
 AHEAD = 2  # groups of pieces sent to the translating processes ahead of the one being stored
+RESTARTS = 3  # translating processes that broke are replaced this often, then the intake goes alone
 AUTH_ERRORS = (Forbidden, Unauthorized)
-CONFLICT_ATTEMPTS = 3  # a piece whose transaction lost a race (409) is stored again, at most this often
+# A piece whose transaction lost a race (409) is stored again, at most this often; then quarantined.
+CONFLICT_ATTEMPTS = 3
 
 
 @dataclass
@@ -162,6 +170,7 @@ class Intake:
         self.mapping = load_code_maps(hub, mapping)
         self.translator_processes = translators
         self._translators: Translators | None = None
+        self._restarts = 0
 
     def close(self) -> None:
         if self._translators is not None:
@@ -207,8 +216,10 @@ class Intake:
             self._run_some(fmt, *self._received(*ahead.popleft()), summary, progress)
         return summary
 
-    def translators(self) -> Translators:
-        """The translating processes, started now if not yet."""
+    def translators(self) -> Translators | None:
+        """The translating processes, started now if not yet (None: this intake has none)."""
+        if self.translator_processes < 1:
+            return None
         if self._translators is None:
             self._translators = Translators(self.mapping, self.translator_processes)
         return self._translators
@@ -222,13 +233,27 @@ class Intake:
             if p.content_hash not in prior and p.content_hash not in seen:
                 new.append(n)
             seen.add(p.content_hash)
-        future = None
-        if new:
+        future, pool = None, self.translators()
+        if new and pool is not None:
             try:
-                future = self.translators().submit(fmt, [group[n] for n in new])
-            except Exception:  # the processes cannot take work (one died): translated here
-                future = None
+                future = pool.submit(fmt, [group[n] for n in new])
+            except Exception as exc:  # the processes cannot take work (one died): translated here
+                self._lost_translators(exc)
         return group, future, new
+
+    def _lost_translators(self, exc: Exception) -> None:
+        """The translating processes failed (one died: killed, out of memory); the pieces they had
+        are translated here. Broken processes are replaced, ``RESTARTS`` times at most."""
+        log.warning("translating processes failed (%s); their pieces are translated here", exc)
+        if isinstance(exc, BrokenProcessPool) and self._translators is not None:
+            self._translators.close()
+            self._translators = None
+            self._restarts += 1
+            if self._restarts > RESTARTS:
+                log.warning(
+                    "translating processes failed %d times; this intake translates alone", self._restarts
+                )
+                self.translator_processes = 0
 
     def _received(self, group: list[Piece], future: Future | None, new: list[int]) -> tuple:
         """``(group, translations by position)``; a translation that did not come back (a process
@@ -238,7 +263,8 @@ class Intake:
             try:
                 for n, t in zip(new, future.result(), strict=True):
                     translated[n] = t
-            except Exception:  # translated here instead, with the same outcome or error
+            except Exception as exc:  # translated here instead, with the same outcome or error
+                self._lost_translators(exc)
                 translated = [None] * len(group)
         return group, translated
 
@@ -351,15 +377,19 @@ class Intake:
                 (result,) = self._store(conn, fmt, [(piece, unit)], replaying)
         except AUTH_ERRORS:
             raise
-        except Conflict:
+        except Conflict as exc:
             prior = self._ledger(fmt, piece.content_hash)
             if prior is not None and replaying is None:  # the same piece, sent twice at once
                 return self._duplicate(piece, prior, adapter)
-            if attempts > 1:  # a concurrent transaction changed what this one read: nothing stored, again
-                again, rejected = translate(adapter, piece, self.mapping)  # storing changed the unit
-                if rejected is None:
-                    return self._store_one(fmt, piece, again, replaying, attempts - 1)
-            raise
+            if attempts <= 1:  # kept, to be replayed: a bulk load goes on with the next piece
+                lost = Rejected("store", f"{exc} (tried {CONFLICT_ATTEMPTS} times)", "Patient")
+                return self._quarantine(fmt, piece, unit, lost, replaying, adapter)
+            # A concurrent transaction changed what this one read: nothing stored; again, a moment later.
+            time.sleep(random.uniform(0.01, 0.05) * (CONFLICT_ATTEMPTS - attempts + 1))
+            again, rejected = translate(adapter, piece, self.mapping)  # storing changed the unit
+            if rejected is not None:
+                return self._quarantine(fmt, piece, again, rejected, replaying, adapter)
+            return self._store_one(fmt, piece, again, replaying, attempts - 1)
         except HubError as exc:
             element = next((e for i in exc.all_issues() for e in i.expression), None)
             stage = "link" if isinstance(exc, NotFound) else "store"
@@ -433,7 +463,8 @@ class Intake:
             made = unit.premade
             if made is not None:
                 keys = [r.source_key[:300] for r in unit.records if r.source_key]
-                if not any(k in known for k in keys):  # every record new: stored as made
+                hooked = any(r.resource["resourceType"] in WRITE_HOOKS for r in unit.records)
+                if not hooked and not any(k in known for k in keys):  # every record new: stored as made
                     for rec, (fid, text, rows), m in zip(
                         unit.records, made.for_patients(patient_ids), made.records, strict=True
                     ):
@@ -449,7 +480,8 @@ class Intake:
                         Result(piece.source, "stored", unit.message_id, patient, link, len(unit.records))
                     )
                     continue
-                # One was stored before: the records as translated (making them changed them).
+                # One was stored before (or has write hooks here): the records as translated (making
+                # them changed them).
                 unit, rejected = translate(adapter_for(fmt), piece, self.mapping)
                 if rejected is not None:  # not expected: it translated a moment ago
                     raise rejected

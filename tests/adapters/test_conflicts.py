@@ -74,3 +74,31 @@ def test_a_piece_that_lost_a_race_for_its_patient_is_stored_again(hub):
     subject = f"Patient/{patient_id}"
     results = [o for o in resources(hub, "Observation") if o["subject"]["reference"] == subject]
     assert [o["valueQuantity"]["value"] for o in results] == [6.1]
+
+
+def test_a_piece_that_keeps_losing_races_is_quarantined_and_the_load_goes_on(hub, monkeypatch):
+    """Three lost races in a row (made here by a resolver that always finds its Patient changed):
+    the piece is kept in the quarantine, to be replayed, and the pieces after it are stored."""
+    from hub.empi import resolver
+    from hub.errors import Conflict
+    from hub.ingest import service
+    from tests.adapters.test_groups import ndjson
+
+    resolve_one, tries = resolver.Batch.resolve, []
+
+    def losing(self, incoming, checked=False):
+        if any(i.get("value") == "L-2" for i in incoming.get("identifier", [])):
+            tries.append(1)
+            raise Conflict("Patient/x was changed by a concurrent transaction", ["Patient"])
+        return resolve_one(self, incoming, checked)
+
+    monkeypatch.setattr(resolver.Batch, "resolve", losing)
+    payload = ndjson(*(bundle(f"L-{k}", "钱", "芳", f"195{k}-01-01", [5.0 + k]) for k in (1, 2, 3)))
+    s = Intake(hub, "yuxi-first").run("fhir", payload, "losing.ndjson")
+    assert [r.outcome for r in s.results] == ["stored", "quarantined", "stored"]
+    lost = s.results[1]
+    assert lost.stage == "store" and f"tried {service.CONFLICT_ATTEMPTS} times" in lost.reason
+    assert len(tries) == 1 + service.CONFLICT_ATTEMPTS  # in the group, then alone that often
+    monkeypatch.setattr(resolver.Batch, "resolve", resolve_one)
+    replayed = service.replay(hub, lost.quarantine_id)
+    assert replayed.outcome == "stored"

@@ -20,6 +20,7 @@ from hub.ingest.service import GROUP_PIECES, Intake
 from hub.models import idx_date, idx_ref, idx_string, idx_token, resource_history, resource_tables
 from tests.adapters.conftest import count
 from tests.adapters.test_groups import bundle
+from tests.factories import resident_id
 
 FAMILIES = "王李张刘陈杨黄赵吴周"
 PIECES = 2 * GROUP_PIECES + 20  # three groups: the first translated here, the others elsewhere
@@ -108,7 +109,7 @@ def test_a_resend_translates_nothing(hub, submitted):
     assert count(hub, "Observation") == observations
 
 
-def test_processes_that_die_leave_the_translation_to_the_intake(hub):
+def test_processes_that_die_leave_the_translation_to_the_intake(hub, caplog):
     data, _ = payload("K")
     with Intake(hub, "yuxi-first", translators=1) as intake:
         translators = intake.translators()
@@ -118,6 +119,7 @@ def test_processes_that_die_leave_the_translation_to_the_intake(hub):
         summary = intake.run("fhir", data, "k.ndjson")
     assert (summary.stored, summary.quarantined, summary.duplicate) == (PIECES - 4, 3, 1)
     assert count(hub, "Patient") >= 97
+    assert "translating processes failed" in caplog.text  # said, and replaced
 
 
 def test_cli_translators_option(app, hub, tmp_path):
@@ -220,3 +222,40 @@ def test_a_record_made_ahead_that_was_stored_before_is_an_update(hub):
             .where(intake_record.c.source_key == _key("U", n))
         ).one()
     assert row.version == 2 and orjson.loads(row.body)["valueQuantity"]["value"] == 42.5
+
+
+CSV_HEADER = (
+    "门诊号,身份证号,医保号,姓名,性别,出生日期,联系电话,"
+    "检验单号,项目代码,项目名称,结果,单位,参考范围,异常标志,报告时间,诊断编码,诊断名称\r\n"
+)
+
+
+def csv_payload(tag: str) -> bytes:
+    """``PIECES`` CSV rows of 40 people, three rows each in a row (most of them in the groups made
+    ahead), each a result and the person's diagnosis: the rows after a person's first repeat the
+    diagnosis as it was (the result and the diagnosis of a row share their subject in the unit the
+    adapter makes)."""
+    family, decade = FAMILIES[ord(tag) % len(FAMILIES)], 10 * (ord(tag) % 6)
+    rows = []
+    for k in range(PIECES):
+        p = k // 3
+        birth = f"{1930 + decade + p % 10}-0{1 + p // 10}-1{p % 10}"
+        rid = resident_id(birth, seq=f"{p:03d}")
+        rows.append(
+            f"{tag}{p:04d},{rid},,{family}芳,女,{birth},1390000{p:04d},J{tag}{k:05d},XT,空腹血糖,"
+            f"{5 + k / 10:.1f},mmol/L,3.9-6.1,,2026-11-15 08:30,002,糖尿病\r\n"
+        )
+    return (CSV_HEADER + "".join(rows)).encode("gb18030")
+
+
+def test_csv_rows_translated_elsewhere_are_stored_as_here(hub):
+    here = Intake(hub, "yangguang-thc").run("csv", csv_payload("H"), "here.csv")
+    with Intake(hub, "yangguang-thc", translators=1) as intake:
+        elsewhere = intake.run("csv", csv_payload("E"), "elsewhere.csv")
+    assert outcomes(elsewhere, "E") == outcomes(here, "H")
+    # A person's first row: the result and the diagnosis; later rows: the result (the diagnosis as
+    # it was is the same record, not a new version).
+    assert [r.records for r in elsewhere.results] == [2, 1, 1] * 40
+    t = resource_tables["Condition"]
+    with hub.db.read() as conn:
+        assert set(conn.execute(select(t.c.version)).scalars()) == {1}
