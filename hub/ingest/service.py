@@ -190,8 +190,9 @@ class Intake:
 
     def run_files(self, fmt: str, payloads: Iterable[tuple[bytes, str]], progress=None) -> Summary:
         """Every piece of the payloads (``(bytes, source)``, read as they are reached), in order, in
-        groups of ``GROUP_PIECES``; with translators, the groups after the first are translated in the
-        translating processes, ``AHEAD`` groups ahead of the one being stored."""
+        groups of ``GROUP_PIECES``; with translators, the groups are translated in the translating
+        processes (the first here if they are not running yet), ``AHEAD`` groups ahead of the one
+        being stored."""
         adapter = adapter_for(fmt)
         summary = Summary()
         pieces = (p for payload, source in payloads for p in adapter.split(payload, source, self.mapping))
@@ -205,10 +206,13 @@ class Intake:
             for group in head:
                 self._run_some(fmt, group, None, summary, progress)
             return summary
-        # The first group is translated here while the processes start on the next ones.
-        seen = {p.content_hash for p in head[0]}  # content hashes met so far: a repeat is decided when stored
-        ahead = deque(self._send(fmt, group, seen) for group in head[1:])
-        self._run_some(fmt, head[0], None, summary, progress)
+        # Processes that are not running yet start on the second group while the first is translated
+        # here; running ones (an earlier payload's) take the first as well.
+        here = [] if self._translators is not None else head[:1]
+        seen = {p.content_hash for g in here for p in g}  # met so far: a repeat is decided when stored
+        ahead = deque(self._send(fmt, group, seen) for group in head[len(here) :])
+        for group in here:
+            self._run_some(fmt, group, None, summary, progress)
         for group in groups:
             ahead.append(self._send(fmt, group, seen))
             self._run_some(fmt, *self._received(*ahead.popleft()), summary, progress)

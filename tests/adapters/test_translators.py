@@ -259,3 +259,12 @@ def test_csv_rows_translated_elsewhere_are_stored_as_here(hub):
     t = resource_tables["Condition"]
     with hub.db.read() as conn:
         assert set(conn.execute(select(t.c.version)).scalars()) == {1}
+
+
+def test_running_processes_take_the_first_group_too(hub, submitted):
+    with Intake(hub, "yuxi-first", translators=1) as intake:
+        first = intake.run("fhir", payload("F")[0], "first.ndjson")
+        assert "first.ndjson#1" not in submitted  # translated here while the processes started
+        second = intake.run("fhir", payload("S")[0], "second.ndjson")
+    assert "second.ndjson#1" in submitted  # the processes were running: the first group went too
+    assert outcomes(second, "S") == outcomes(first, "F")
