@@ -12,7 +12,7 @@ from hub.empi import resolve
 from hub.ingest.service import Intake
 from tests.adapters.conftest import resources
 from tests.adapters.test_groups import bundle
-from tests.empi.test_concurrency import _until_waiting_for_a_lock
+from tests.empi.test_concurrency import _until_waiting_for_a_lock, run_together
 from tests.factories import RESIDENT_ID, resident_id
 
 
@@ -58,11 +58,7 @@ def test_a_piece_that_lost_a_race_for_its_patient_is_stored_again(hub):
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=f) for f in (hold, ingest)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_together(hold, ingest)
     assert not errors, errors
     (summary,) = summaries
     assert (summary.stored, summary.quarantined) == (1, 0), summary.as_json()["results"]

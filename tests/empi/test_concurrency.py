@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from hub.empi import resolve
@@ -30,11 +31,7 @@ def test_simultaneous_records_of_one_person_make_one_patient(app, client, orgs):
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=send, args=(k,)) for k in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_together(*(functools.partial(send, k) for k in ("a", "b")))
     assert not errors, errors
     outcomes = sorted(r.outcome for r in results.values())
     assert outcomes == ["linked", "new"], results
@@ -97,11 +94,7 @@ def test_two_links_to_one_patient_at_once_lose_nothing(app, client, orgs):
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=f) for f in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_together(first, second)
     assert not errors, errors
     assert results["first"].patient_id == results["second"].patient_id == stored.patient_id
     if not hub.db.is_sqlite:
@@ -110,6 +103,15 @@ def test_two_links_to_one_patient_at_once_lose_nothing(app, client, orgs):
     values = {i["value"] for i in body["identifier"]}
     assert {"A-5", "B-5", "Q-1"} <= values
     assert {"13900000001", "13900000002"} <= {t["value"] for t in body["telecom"]}
+
+
+def run_together(*functions, timeout: float = 60) -> None:
+    """Each function in a thread of its own, all started, then all waited for."""
+    threads = [threading.Thread(target=f) for f in functions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
 
 
 def _resolve_alone(hub, record, org):
