@@ -102,6 +102,23 @@ def validate(unit: Unit) -> None:
         _check(record.resource, record.source_key or record.resource.get("resourceType", "record"))
 
 
+# What a translation gives back: the unit and nothing wrong with it, or the unit as far as it got
+# (None if it did not parse) and why it was rejected.
+Translation = tuple[Unit | None, Rejected | None]
+
+
+def translate(adapter, piece: Piece, mapping: Mapping) -> Translation:
+    """Parse, map and validate one piece: what the intake stores, or why it cannot (in the intake's
+    process or a translating one, ``hub.ingest.translators``)."""
+    unit = None
+    try:
+        unit = adapter.translate(piece, mapping)
+        validate(unit)
+    except Rejected as exc:
+        return unit, exc
+    return unit, None
+
+
 def _check(resource: dict, what: str) -> None:
     try:
         check_resource(resource, validated=VALIDATED)

@@ -32,7 +32,7 @@ from adapters import csv as csv_adapter
 from adapters import fhir as fhir_adapter
 from adapters import hl7v2 as hl7v2_adapter
 from adapters.mapping import CodeMap, Mapping, default_mapping, load_all
-from adapters.pipeline import Piece, Rejected, Unit, validate
+from adapters.pipeline import Piece, Rejected, Translation, Unit, translate
 from adapters.tables import intake_ledger, intake_record, quarantine
 from hub.auth.principal import INSTITUTION, Principal, system
 from hub.db import insert_later
@@ -45,7 +45,7 @@ from hub.fhir.store import WRITE_HOOKS, new_id
 
 from . import premade
 from .link import criteria
-from .translators import Translation, Translators, translate
+from .translators import Translators
 
 log = logging.getLogger(__name__)
 
@@ -361,10 +361,8 @@ class Intake:
             adapter = adapter_for(fmt)
             again = []
             for i, piece, _ in group:
-                try:
-                    unit = adapter.translate(piece, self.mapping)
-                    validate(unit)
-                except Rejected as exc:  # not expected: it translated a moment ago
+                unit, exc = translate(adapter, piece, self.mapping)
+                if exc is not None:  # not expected: it translated a moment ago
                     results[i] = self._quarantine(fmt, piece, None, exc, replaying, adapter)
                     continue
                 again.append((i, piece, unit))

@@ -21,26 +21,11 @@ import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from adapters.mapping import Mapping
-from adapters.pipeline import Piece, Rejected, Unit, validate
+from adapters.pipeline import Piece, Translation, translate
 
 from . import premade
 
-# What a translation gives back: the unit and nothing wrong with it, or the unit as far as it got
-# (None if it did not parse) and why it was rejected.
-Translation = tuple[Unit | None, Rejected | None]
-
 _MAPPING: Mapping | None = None  # in a translating process: the institution's mapping
-
-
-def translate(adapter, piece: Piece, mapping: Mapping) -> Translation:
-    """Parse, map and validate one piece, as the intake does in its own process."""
-    unit = None
-    try:
-        unit = adapter.translate(piece, mapping)
-        validate(unit)
-    except Rejected as exc:
-        return unit, exc
-    return unit, None
 
 
 def _start(mapping: Mapping) -> None:
