@@ -164,8 +164,8 @@ class Store:
         rows = extract(rt, body)
         self._check_patient(rt, rows.patient)
         if not self.db.is_sqlite:
-            pid = _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text)
-            self._links(rt, fid, body, new=True)
+            links = links_of(rt.name, body, org_resolver(self.conn)) if rt.name in LINK_SOURCES else None
+            pid = _create_in_one_statement(self.conn, rt, pid, fid, when, tenant, rows, text, links)
             return self._recorded(
                 "create",
                 Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient),
@@ -232,21 +232,24 @@ class Store:
             out.append((rt, fid, body, text, rows))
         patients = {rows.patient: (rt, rows) for rt, _, _, _, rows in out if rows.patient}
         self._check_patients({p: rt for p, (rt, _) in patients.items()})
+        bodies = {fid: body for _, fid, body, _, _ in out}
         pids: dict[str, int] = {}
-        for name, prepared in by_type.items():
-            rt = TYPES[name]
+        org_of = None
+        # The types that derive access links go last: their links name institutions through the
+        # directory records (PractitionerRole, CareTeam, ...) this call may be creating.
+        for name in sorted(by_type, key=lambda n: n in LINK_SOURCES):
+            rt, prepared = TYPES[name], by_type[name]
+            links = None
+            if name in LINK_SOURCES:  # new records: no links to replace
+                org_of = org_of or org_resolver(self.conn)
+                links = [links_of(name, bodies[x[0]], org_of) for x in prepared]
             if self.db.is_sqlite:
                 new = self._insert_many(rt, when, prepared)
-            else:
-                new = _append_in_one_statement(self.conn, rt, when, prepared, None, history=True)
+                if links is not None:
+                    add_links(self.conn, [(name, x[0], ls) for x, ls in zip(prepared, links, strict=True)])
+            else:  # the links in the records' own statement
+                new = _append_in_one_statement(self.conn, rt, when, prepared, None, history=True, links=links)
             pids.update(zip((x[0] for x in prepared), new, strict=True))
-        org_of = None
-        links = []
-        for rt, fid, body, _, _ in out:
-            if rt.name in LINK_SOURCES:
-                org_of = org_of or org_resolver(self.conn)
-                links.append((rt.name, fid, links_of(rt.name, body, org_of)))
-        add_links(self.conn, links)  # new records: none to replace
         stored = []
         for rt, fid, _, text, rows in out:
             stored.append(
@@ -718,12 +721,22 @@ def _dedupe_tokens(tokens):
             yield a, b
 
 
-def _create_sql(table: str) -> str:
-    """One PostgreSQL statement for a create: current row, history row and every index row.
+# The access links of new records (``hub.auth.tenancy.add_links``) as a CTE of their create.
+_LINKS_CTE = """l AS (INSERT INTO access_link
+                     (organization_id, patient_id, purposes, source_type, source_id, valid_from, valid_to)
+      SELECT u.org, u.pat, u.pur, :rtype, {source}, u.vf, u.vt
+      FROM jsonb_to_recordset({rows})
+           AS u(org text, pat text, pur text, i text, vf timestamptz, vt timestamptz))"""
+
+
+def _create_sql(table: str, links: bool = False) -> str:
+    """One PostgreSQL statement for a create: current row, history row, every index row and
+    (``links``) the record's access links.
 
     Round trips dominate the cost of a create on PostgreSQL (storage design §2.2: four statements
     1414/s, one statement 2215/s at saturation). On SQLite, in-process, separate statements cost nothing.
     """
+    extra = ",\n" + _LINKS_CTE.format(rows="CAST(:links AS jsonb)", source=":fid") if links else ""
     return f"""
 WITH p AS (SELECT COALESCE(CAST(:pid AS bigint), nextval('pid_seq')) AS pid),
 r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
@@ -743,7 +756,7 @@ d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
                     CAST(:d3 AS timestamptz[])) AS u(a, b, c)),
 f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
       SELECT p.pid, u.a, u.b, u.c FROM p,
-             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c))
+             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c)){extra}
 SELECT pid FROM r"""
 
 
@@ -775,7 +788,12 @@ INDEX_KINDS = tuple(_INDEX_CTES)
 
 
 def _append_sql(
-    table: str, mark: str | None, history: bool = False, codes: bool = False, tables=frozenset(INDEX_KINDS)
+    table: str,
+    mark: str | None,
+    history: bool = False,
+    codes: bool = False,
+    tables=frozenset(INDEX_KINDS),
+    links: bool = False,
 ) -> str:
     """One PostgreSQL statement for ``Store.append_only``: n rows of one type, their index rows, and
     their marks. The index rows travel as one JSON document (``:ix``, each entry carrying the 1-based
@@ -787,6 +805,7 @@ def _append_sql(
     ``history``: with their first ``resource_history`` rows too (``Store.create_many``). ``codes``: the
     type keeps its tokens in its rows (``ResourceType.codes_in_row``). ``tables``: the index tables
     the type's records can have rows in (``extract.index_tables``); the others are left out.
+    ``links``: with the new records' access links too (``:ix``'s ``l``; a type in ``LINK_SOURCES``).
 
     The number of records and the bodies are read through sub-selects, so that the planner cannot
     see how many there are: a plan made for the values at hand (``generate_series`` and ``unnest``
@@ -804,6 +823,8 @@ def _append_sql(
       FROM p JOIN jsonb_to_recordset((SELECT j->'r' FROM x)) AS u(k int, fid text) ON u.k = p.k
              JOIN unnest((SELECT CAST(:body AS text[]))) WITH ORDINALITY AS b(body, k) ON b.k = p.k)""")
     after += [_INDEX_CTES[k].strip("\n") for k in INDEX_KINDS if k in tables]
+    if links:
+        after.append(_LINKS_CTE.format(rows="(SELECT j->'l' FROM x)", source="u.i"))
     tail = "".join(",\n" + cte for cte in after)
     return f"""
 WITH p AS MATERIALIZED (SELECT k, nextval('pid_seq') AS pid
@@ -821,14 +842,15 @@ r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant,
 SELECT {"pid FROM p ORDER BY k" if history else "count(*) FROM r"}"""
 
 
-def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, history: bool = False):
-    """``Store.append_only`` (and ``create_many``, ``history``: then the new pids, in order)."""
-    key = (rt.name, mark.name if mark is not None else None, history)
+def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, history: bool = False, links=None):
+    """``Store.append_only`` (and ``create_many``, ``history``: then the new pids, in order).
+    ``links``: each record's access links (a list per record, in order), inserted by the same statement."""
+    key = (rt.name, mark.name if mark is not None else None, history, links is not None)
     stmt = _CREATE_SQL.get(key)
     if stmt is None:
         # psycopg's own placeholders, the bodies in binary: as text, every quote of every JSON body
         # would be escaped for the array literal, one regex substitution each (a millisecond a record).
-        sql = _append_sql(rt.table, key[1], history, rt.codes_in_row, index_tables(rt))
+        sql = _append_sql(rt.table, key[1], history, rt.codes_in_row, index_tables(rt), key[3])
         sql = re.sub(r"(?<![:\w]):([a-z][a-z0-9]*)", r"%(\1)s", sql)
         stmt = _CREATE_SQL[key] = sql.replace("%(body)s", "%(body)b")
     recs, toks, strs, dts, refs = [], [], [], [], []
@@ -853,18 +875,34 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
         {
             "n": len(prepared),
             "lu": when,
-            "ix": orjson.dumps({"r": recs, "t": toks, "s": strs, "d": dts, "f": refs}).decode(),
+            "ix": orjson.dumps(
+                {"r": recs, "t": toks, "s": strs, "d": dts, "f": refs}
+                | ({"l": _link_rows(prepared, links)} if links is not None else {})
+            ).decode(),
             "body": [x[2] for x in prepared],
-            **({"rtype": rt.name} if history else {}),
+            **({"rtype": rt.name} if history or links is not None else {}),
         },
     )
     return [r[0] for r in result] if history else None
 
 
-def _create_in_one_statement(conn, rt: ResourceType, pid, fid, when, tenant, rows: IndexRows, text) -> int:
-    stmt = _CREATE_SQL.get(rt.name)
+def _link_row(link, source: str | None = None) -> dict:
+    row = {"org": link.organization, "pat": link.patient, "pur": " ".join(link.purposes)}
+    return row | {"vf": link.valid_from, "vt": link.valid_to} | ({"i": source} if source else {})
+
+
+def _link_rows(prepared, links) -> list[dict]:
+    return [_link_row(link, x[0]) for x, ls in zip(prepared, links, strict=True) for link in ls]
+
+
+def _create_in_one_statement(
+    conn, rt: ResourceType, pid, fid, when, tenant, rows: IndexRows, text, links=None
+) -> int:
+    """``Store.create`` on PostgreSQL; ``links``: the record's access links, in the same statement."""
+    key = (rt.name, links is not None)
+    stmt = _CREATE_SQL.get(key)
     if stmt is None:
-        stmt = _CREATE_SQL[rt.name] = sql_text(_create_sql(rt.table))
+        stmt = _CREATE_SQL[key] = sql_text(_create_sql(rt.table, links is not None))
     tokens = list(_dedupe_tokens(rows.tokens))
     strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
     return conn.execute(
@@ -890,5 +928,6 @@ def _create_in_one_statement(conn, rt: ResourceType, pid, fid, when, tenant, row
             "f1": [x[0] for x in rows.refs],
             "f2": [x[1] for x in rows.refs],
             "f3": [x[2] for x in rows.refs],
+            **({"links": orjson.dumps([_link_row(x) for x in links]).decode()} if links is not None else {}),
         },
     ).scalar_one()
