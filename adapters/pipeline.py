@@ -78,7 +78,9 @@ class Unit:
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was odd but not fatal (Z-segments, ...)
     ack_context: object = None  # what the adapter needs to acknowledge the piece (HL7 v2: the MSH)
-    premade: object = None  # its records made ready to store by a translating process (hub.ingest.premade)
+    # its records made ready to store by a translating process (``hub.ingest.premade``); its records
+    # then carry only their type and keys (``premade.travelling``)
+    premade: object = None
 
 
 class Adapter(Protocol):

@@ -50,6 +50,8 @@ def _translate_all(fmt: str, pieces: list[tuple[bytes, str]]) -> list[Translatio
                 unit.premade = premade.make(unit)
             except premade.Spoiled:  # its records half changed: as translated, nothing made
                 unit, rejected = translate(adapter, piece, _MAPPING)
+            else:
+                unit = premade.travelling(unit)
         out.append((unit, rejected))
     return out
 

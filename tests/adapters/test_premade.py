@@ -3,6 +3,8 @@ intake puts in the place of the placeholders."""
 
 from __future__ import annotations
 
+import pickle
+
 import orjson
 import pytest
 
@@ -38,6 +40,24 @@ def test_a_unit_of_new_results_is_made_and_the_patient_put_in():
         assert all(target != f"{made.token}-0-" for _, _, target in rows.refs)
         assert ("Patient", "hub-patient-1") in {(tt, t) for _, tt, t in rows.refs}
         assert m.rows.patient == f"{made.token}-0-"  # the made rows are left as they were
+
+
+def test_a_made_unit_travels_as_its_records_types_and_keys():
+    """What goes back to the intake: the made records whole, the unit's records reduced to what the
+    intake reads of them; a unit not made travels as it is."""
+    unit = unit_of(bundle("P-1", "王", "芳", "1960-01-01", [5.1, 6.2]))
+    unit.premade = premade.make(unit)
+    slim = premade.travelling(unit)
+    assert slim.premade is unit.premade and slim.patients == unit.patients
+    assert [r.resource for r in slim.records] == [
+        {"resourceType": r.resource["resourceType"]} for r in unit.records
+    ]
+    keys = [(r.source_key, r.local_ref, r.shared) for r in unit.records]
+    assert [(r.source_key, r.local_ref, r.shared) for r in slim.records] == keys
+    assert all(r.resource.get("subject") for r in unit.records)  # the unit itself is left as it was
+    assert len(pickle.dumps(slim)) < len(pickle.dumps(unit))
+    plain = unit_of(bundle("P-2", "李", "明", "1961-01-01", [4.0]))
+    assert premade.travelling(plain) is plain
 
 
 @pytest.mark.parametrize(
