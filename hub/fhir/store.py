@@ -359,6 +359,13 @@ class Store:
         text = dumps(body)
         rows = extract(rt, body)
         self._check_patient(rt, rows.patient)
+        if not self.db.is_sqlite and not rt.codes_in_row:
+            _update_in_one_statement(self.conn, rt, pid, fid, version, when, tenant, rows, text)
+            self._links(rt, fid, body)
+            stored = Stored(
+                rt.name, fid, version, when, text, method="PUT", tenant=current.tenant, patient=rows.patient
+            )
+            return self._recorded("update", stored, pid), deleted
         table = resource_tables[rt.name]
         self.conn.execute(
             update(table)
@@ -762,6 +769,51 @@ SELECT pid FROM r"""
 
 _CREATE_SQL: dict[str, object] = {}
 
+
+def _update_sql(table: str, tables: frozenset[str]) -> str:
+    """One PostgreSQL statement for an update (``Store.update``, once the current version is read):
+    the row, its history row, the old index rows deleted and the new ones inserted. The inserts
+    read the deletes' count (``gone``), so the deletes have run before the first new row is checked
+    against the unique index (a row this transaction deleted is no conflict). ``tables``: the index
+    tables the type's records can have rows in; the others hold none of its rows."""
+    kinds = [k for k in INDEX_KINDS if k in tables]
+    deletes = {
+        "token": "idx_token",
+        "string": "idx_string",
+        "date": "idx_date",
+        "ref": "idx_ref",
+    }
+    inserts = {
+        "token": """t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
+      SELECT :pid, u.a, u.b, :dlo FROM gone,
+             unnest(CAST(:t1 AS bigint[]), CAST(:t2 AS bigint[])) AS u(a, b))""",
+        "string": """s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
+      SELECT :pid, u.a, u.b, u.c FROM gone,
+             unnest(CAST(:s1 AS bigint[]), CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(a, b, c))""",
+        "date": """d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
+      SELECT :pid, u.a, u.b, u.c FROM gone,
+             unnest(CAST(:d1 AS bigint[]), CAST(:d2 AS timestamptz[]),
+                    CAST(:d3 AS timestamptz[])) AS u(a, b, c))""",
+        "ref": """f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
+      SELECT :pid, u.a, u.b, u.c FROM gone,
+             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c))""",
+    }
+    ctes = [
+        f"""r AS (UPDATE {table} SET version = :version, last_updated = :lu, deleted = false,
+                     tenant = COALESCE(CAST(:tenant AS varchar), tenant), patient = :patient,
+                     date_low = :dlo, date_high = :dhi, body = :body
+      WHERE pid = :pid RETURNING pid)""",
+        """h AS (INSERT INTO resource_history
+                     (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
+      VALUES (:pid, :version, :rtype, :fid, :lu, 'PUT', false, :body))""",
+    ]
+    ctes += [f"x{k[0]} AS (DELETE FROM {deletes[k]} WHERE pid = :pid RETURNING 1)" for k in kinds]
+    counted = " + ".join(f"(SELECT count(*) FROM x{k[0]})" for k in kinds) or "0"
+    ctes.append(f"gone AS (SELECT {counted} AS n)")
+    ctes += [inserts[k] for k in kinds]
+    return "WITH " + ",\n".join(ctes) + "\nSELECT (SELECT count(*) FROM r) AS updated, n FROM gone"
+
+
 # Types whose records are written once and never changed: no history rows (``Store.append_only``).
 UNVERSIONED = frozenset({"AuditEvent"})
 
@@ -884,6 +936,43 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
         },
     )
     return [r[0] for r in result] if history else None
+
+
+def _update_in_one_statement(conn, rt: ResourceType, pid, fid, version, when, tenant, rows: IndexRows, text):
+    key = ("update", rt.name)
+    stmt = _CREATE_SQL.get(key)
+    if stmt is None:
+        stmt = _CREATE_SQL[key] = sql_text(_update_sql(rt.table, index_tables(rt)))
+    tokens = list(_dedupe_tokens(rows.tokens))
+    strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
+    updated = conn.execute(
+        stmt,
+        {
+            "pid": pid,
+            "fid": fid,
+            "version": version,
+            "lu": when,
+            "tenant": tenant or None,
+            "patient": rows.patient,
+            "dlo": rows.date_low,
+            "dhi": rows.date_high,
+            "body": text,
+            "rtype": rt.name,
+            "t1": [a for a, _ in tokens],
+            "t2": [b for _, b in tokens],
+            "s1": [x[0] for x in strings],
+            "s2": [x[1] for x in strings],
+            "s3": [x[2] for x in strings],
+            "d1": [x[0] for x in rows.dates],
+            "d2": [x[1] for x in rows.dates],
+            "d3": [x[2] for x in rows.dates],
+            "f1": [x[0] for x in rows.refs],
+            "f2": [x[1] for x in rows.refs],
+            "f3": [x[2] for x in rows.refs],
+        },
+    ).first()[0]
+    if updated != 1:  # read FOR UPDATE a moment ago in this transaction: cannot happen
+        raise RuntimeError(f"{rt.name}/{fid}: the update found {updated} rows")
 
 
 def _link_row(link, source: str | None = None) -> dict:
