@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from hub import create_app, migrate
@@ -141,6 +141,19 @@ class LiveServer(str):
     """The base URL of a hub served on a real socket; ``.app`` is that hub."""
 
     app = None
+
+
+@pytest.fixture
+def statements(db):
+    """The statements the engine sends, as they are sent."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", note)
 
 
 @pytest.fixture

@@ -938,13 +938,33 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
     return [r[0] for r in result] if history else None
 
 
+def _row_params(rows: IndexRows) -> dict:
+    """A record's hot columns and index rows as the parameters of ``_create_sql`` and ``_update_sql``."""
+    tokens = list(_dedupe_tokens(rows.tokens))
+    strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
+    return {
+        "patient": rows.patient,
+        "dlo": rows.date_low,
+        "dhi": rows.date_high,
+        "t1": [a for a, _ in tokens],
+        "t2": [b for _, b in tokens],
+        "s1": [x[0] for x in strings],
+        "s2": [x[1] for x in strings],
+        "s3": [x[2] for x in strings],
+        "d1": [x[0] for x in rows.dates],
+        "d2": [x[1] for x in rows.dates],
+        "d3": [x[2] for x in rows.dates],
+        "f1": [x[0] for x in rows.refs],
+        "f2": [x[1] for x in rows.refs],
+        "f3": [x[2] for x in rows.refs],
+    }
+
+
 def _update_in_one_statement(conn, rt: ResourceType, pid, fid, version, when, tenant, rows: IndexRows, text):
     key = ("update", rt.name)
     stmt = _CREATE_SQL.get(key)
     if stmt is None:
         stmt = _CREATE_SQL[key] = sql_text(_update_sql(rt.table, index_tables(rt)))
-    tokens = list(_dedupe_tokens(rows.tokens))
-    strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
     updated = conn.execute(
         stmt,
         {
@@ -953,22 +973,9 @@ def _update_in_one_statement(conn, rt: ResourceType, pid, fid, version, when, te
             "version": version,
             "lu": when,
             "tenant": tenant or None,
-            "patient": rows.patient,
-            "dlo": rows.date_low,
-            "dhi": rows.date_high,
             "body": text,
             "rtype": rt.name,
-            "t1": [a for a, _ in tokens],
-            "t2": [b for _, b in tokens],
-            "s1": [x[0] for x in strings],
-            "s2": [x[1] for x in strings],
-            "s3": [x[2] for x in strings],
-            "d1": [x[0] for x in rows.dates],
-            "d2": [x[1] for x in rows.dates],
-            "d3": [x[2] for x in rows.dates],
-            "f1": [x[0] for x in rows.refs],
-            "f2": [x[1] for x in rows.refs],
-            "f3": [x[2] for x in rows.refs],
+            **_row_params(rows),
         },
     ).first()[0]
     if updated != 1:  # read FOR UPDATE a moment ago in this transaction: cannot happen
@@ -992,8 +999,6 @@ def _create_in_one_statement(
     stmt = _CREATE_SQL.get(key)
     if stmt is None:
         stmt = _CREATE_SQL[key] = sql_text(_create_sql(rt.table, links is not None))
-    tokens = list(_dedupe_tokens(rows.tokens))
-    strings = [(h, n[:512], e[:512]) for h, n, e in rows.strings]
     return conn.execute(
         stmt,
         {
@@ -1001,22 +1006,9 @@ def _create_in_one_statement(
             "fid": fid,
             "lu": when,
             "tenant": tenant,
-            "patient": rows.patient,
-            "dlo": rows.date_low,
-            "dhi": rows.date_high,
             "body": text,
             "rtype": rt.name,
-            "t1": [a for a, _ in tokens],
-            "t2": [b for _, b in tokens],
-            "s1": [x[0] for x in strings],
-            "s2": [x[1] for x in strings],
-            "s3": [x[2] for x in strings],
-            "d1": [x[0] for x in rows.dates],
-            "d2": [x[1] for x in rows.dates],
-            "d3": [x[2] for x in rows.dates],
-            "f1": [x[0] for x in rows.refs],
-            "f2": [x[1] for x in rows.refs],
-            "f3": [x[2] for x in rows.refs],
+            **_row_params(rows),
             **({"links": orjson.dumps([_link_row(x) for x in links]).decode()} if links is not None else {}),
         },
     ).scalar_one()

@@ -3,8 +3,7 @@ databases; on PostgreSQL in the records' own create statement, not a statement o
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hub.auth.tables import access_link
 from hub.auth.tenancy import links_of, org_resolver
@@ -58,19 +57,6 @@ def _expected(conn, rtype: str, body: dict) -> set[tuple]:
         (x.organization, x.patient, " ".join(x.purposes), x.valid_from, x.valid_to)
         for x in links_of(rtype, body, org_resolver(conn))
     }
-
-
-@pytest.fixture
-def statements(db):
-    """The statements the engine sends, as they are sent."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _own_statements(statements: list[str]) -> list[str]:

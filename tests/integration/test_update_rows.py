@@ -4,8 +4,7 @@ row, history and index rows are one statement."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hub.fhir.extract import extract
 from hub.fhir.registry import TYPES
@@ -55,18 +54,6 @@ def _expected(body: dict) -> dict[str, set]:
         "date": set(rows.dates),
         "ref": set(rows.refs),
     }
-
-
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_an_updates_index_rows_are_those_of_the_new_version(db, statements):
