@@ -736,6 +736,29 @@ _LINKS_CTE = """l AS (INSERT INTO access_link
            AS u(org text, pat text, pur text, i text, vf timestamptz, vt timestamptz))"""
 
 
+# One record's index rows, from the array parameters of ``_row_params``: ``{pid}`` is its pid, and
+# ``{source}`` a one-row relation the insert reads first (what must have run before it).
+_ONE_RECORD_INDEX = {
+    "token": """t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
+      SELECT {pid}, u.a, u.b, :dlo FROM {source},
+             unnest(CAST(:t1 AS bigint[]), CAST(:t2 AS bigint[])) AS u(a, b))""",
+    "string": """s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
+      SELECT {pid}, u.a, u.b, u.c FROM {source},
+             unnest(CAST(:s1 AS bigint[]), CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(a, b, c))""",
+    "date": """d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
+      SELECT {pid}, u.a, u.b, u.c FROM {source},
+             unnest(CAST(:d1 AS bigint[]), CAST(:d2 AS timestamptz[]),
+                    CAST(:d3 AS timestamptz[])) AS u(a, b, c))""",
+    "ref": """f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
+      SELECT {pid}, u.a, u.b, u.c FROM {source},
+             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c))""",
+}
+
+
+def _one_record_index(kinds, pid: str, source: str) -> str:
+    return ",\n".join(_ONE_RECORD_INDEX[k].format(pid=pid, source=source) for k in kinds)
+
+
 def _create_sql(table: str, links: bool = False) -> str:
     """One PostgreSQL statement for a create: current row, history row, every index row and
     (``links``) the record's access links.
@@ -744,6 +767,7 @@ def _create_sql(table: str, links: bool = False) -> str:
     1414/s, one statement 2215/s at saturation). On SQLite, in-process, separate statements cost nothing.
     """
     extra = ",\n" + _LINKS_CTE.format(rows="CAST(:links AS jsonb)", source=":fid") if links else ""
+    index = _one_record_index(INDEX_KINDS, pid="p.pid", source="p")
     return f"""
 WITH p AS (SELECT COALESCE(CAST(:pid AS bigint), nextval('pid_seq')) AS pid),
 r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant, patient, date_low,
@@ -752,18 +776,7 @@ r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant,
       RETURNING pid, body),
 h AS (INSERT INTO resource_history (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
       SELECT pid, 1, :rtype, :fid, :lu, 'POST', false, body FROM r),
-t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
-      SELECT p.pid, u.a, u.b, :dlo FROM p, unnest(CAST(:t1 AS bigint[]), CAST(:t2 AS bigint[])) AS u(a, b)),
-s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
-      SELECT p.pid, u.a, u.b, u.c FROM p,
-             unnest(CAST(:s1 AS bigint[]), CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(a, b, c)),
-d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
-      SELECT p.pid, u.a, u.b, u.c FROM p,
-             unnest(CAST(:d1 AS bigint[]), CAST(:d2 AS timestamptz[]),
-                    CAST(:d3 AS timestamptz[])) AS u(a, b, c)),
-f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
-      SELECT p.pid, u.a, u.b, u.c FROM p,
-             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c)){extra}
+{index}{extra}
 SELECT pid FROM r"""
 
 
@@ -777,27 +790,6 @@ def _update_sql(table: str, tables: frozenset[str]) -> str:
     against the unique index (a row this transaction deleted is no conflict). ``tables``: the index
     tables the type's records can have rows in; the others hold none of its rows."""
     kinds = [k for k in INDEX_KINDS if k in tables]
-    deletes = {
-        "token": "idx_token",
-        "string": "idx_string",
-        "date": "idx_date",
-        "ref": "idx_ref",
-    }
-    inserts = {
-        "token": """t AS (INSERT INTO idx_token (pid, hash_sys_value, hash_value, sort_date)
-      SELECT :pid, u.a, u.b, :dlo FROM gone,
-             unnest(CAST(:t1 AS bigint[]), CAST(:t2 AS bigint[])) AS u(a, b))""",
-        "string": """s AS (INSERT INTO idx_string (pid, hash_identity, value_norm, value_exact)
-      SELECT :pid, u.a, u.b, u.c FROM gone,
-             unnest(CAST(:s1 AS bigint[]), CAST(:s2 AS text[]), CAST(:s3 AS text[])) AS u(a, b, c))""",
-        "date": """d AS (INSERT INTO idx_date (pid, hash_identity, low, high)
-      SELECT :pid, u.a, u.b, u.c FROM gone,
-             unnest(CAST(:d1 AS bigint[]), CAST(:d2 AS timestamptz[]),
-                    CAST(:d3 AS timestamptz[])) AS u(a, b, c))""",
-        "ref": """f AS (INSERT INTO idx_ref (pid, hash_identity, target_type, target_id)
-      SELECT :pid, u.a, u.b, u.c FROM gone,
-             unnest(CAST(:f1 AS bigint[]), CAST(:f2 AS text[]), CAST(:f3 AS text[])) AS u(a, b, c))""",
-    }
     ctes = [
         f"""r AS (UPDATE {table} SET version = :version, last_updated = :lu, deleted = false,
                      tenant = COALESCE(CAST(:tenant AS varchar), tenant), patient = :patient,
@@ -807,10 +799,11 @@ def _update_sql(table: str, tables: frozenset[str]) -> str:
                      (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
       VALUES (:pid, :version, :rtype, :fid, :lu, 'PUT', false, :body))""",
     ]
-    ctes += [f"x{k[0]} AS (DELETE FROM {deletes[k]} WHERE pid = :pid RETURNING 1)" for k in kinds]
+    ctes += [f"x{k[0]} AS (DELETE FROM idx_{k} WHERE pid = :pid RETURNING 1)" for k in kinds]
     counted = " + ".join(f"(SELECT count(*) FROM x{k[0]})" for k in kinds) or "0"
     ctes.append(f"gone AS (SELECT {counted} AS n)")
-    ctes += [inserts[k] for k in kinds]
+    if kinds:
+        ctes.append(_one_record_index(kinds, pid=":pid", source="gone"))
     return "WITH " + ",\n".join(ctes) + "\nSELECT (SELECT count(*) FROM r) AS updated, n FROM gone"
 
 
