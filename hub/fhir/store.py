@@ -232,8 +232,9 @@ class Store:
             out.append((rt, fid, body, text, rows))
         patients = {rows.patient: (rt, rows) for rt, _, _, _, rows in out if rows.patient}
         self._check_patients({p: rt for p, (rt, _) in patients.items()})
-        bodies = {fid: body for _, fid, body, _, _ in out}
-        pids: dict[str, int] = {}
+        # By type and id: ids are unique within a type only (an Observation and a Task may share one).
+        bodies = {(rt.name, fid): body for rt, fid, body, _, _ in out}
+        pids: dict[tuple[str, str], int] = {}
         org_of = None
         # The types that derive access links go last: their links name institutions through the
         # directory records (PractitionerRole, CareTeam, ...) this call may be creating.
@@ -242,20 +243,20 @@ class Store:
             links = None
             if name in LINK_SOURCES:  # new records: no links to replace
                 org_of = org_of or org_resolver(self.conn)
-                links = [links_of(name, bodies[x[0]], org_of) for x in prepared]
+                links = [links_of(name, bodies[name, x[0]], org_of) for x in prepared]
             if self.db.is_sqlite:
                 new = self._insert_many(rt, when, prepared)
                 if links is not None:
                     add_links(self.conn, [(name, x[0], ls) for x, ls in zip(prepared, links, strict=True)])
             else:  # the links in the records' own statement
                 new = _append_in_one_statement(self.conn, rt, when, prepared, None, history=True, links=links)
-            pids.update(zip((x[0] for x in prepared), new, strict=True))
+            pids.update(zip(((name, x[0]) for x in prepared), new, strict=True))
         stored = []
         for rt, fid, _, text, rows in out:
             stored.append(
                 Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
             )
-        return self._recorded_many("create", stored, [pids[s.id] for s in stored])
+        return self._recorded_many("create", stored, [pids[s.type, s.id] for s in stored])
 
     def _insert_many(self, rt: ResourceType, when, prepared, history: bool = True) -> list[int]:
         """SQLite: the rows of ``create_many`` (and of ``append_only``: ``history=False``)."""

@@ -123,3 +123,31 @@ def test_records_created_together_have_their_links(db, statements):
         assert _links(conn, "Observation", made[-1].id) == set()
     if not db.is_sqlite:
         assert _own_statements(statements) == []
+
+
+def test_records_of_two_types_with_one_id_keep_their_own_links(db):
+    """Ids are unique within a type only: a Task and an Observation created together under one id
+    are two records, and the Task's links come from the Task, not from the record after it."""
+    with db.write() as conn:
+        store = Store(db, conn)
+        role = store.create(TYPES["PractitionerRole"], _role(HOSPITAL), tenant=HOSPITAL)
+        p = store.create(TYPES["Patient"], _held_by(patient(mrn="M-3"), CLINIC, "C-3"), tenant=CLINIC)
+        observation = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "血糖"},
+            "subject": {"reference": f"Patient/{p.id}"},
+        }
+        task = _task(p.id, f"PractitionerRole/{role.id}", f"PractitionerRole/{role.id}")
+        made = store.create_many(
+            [(TYPES["Task"], task, "one-id"), (TYPES["Observation"], observation, "one-id")], tenant=CLINIC
+        )
+    assert [(s.type, s.id) for s in made] == [("Task", "one-id"), ("Observation", "one-id")]
+    with db.read() as conn:
+        store = Store(db, conn)
+        assert store.read(TYPES["Task"], "one-id").resource()["owner"] == task["owner"]
+        assert store.read(TYPES["Observation"], "one-id").resource()["code"] == {"text": "血糖"}
+        got = _links(conn, "Task", "one-id")
+        assert got == _expected(conn, "Task", store.read(TYPES["Task"], "one-id").resource())
+        assert {x[:2] for x in got} == {(HOSPITAL, p.id)}
+        assert _links(conn, "Observation", "one-id") == set()
