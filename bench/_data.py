@@ -252,7 +252,7 @@ def add_resource(
             "date_high": ix.date_high,
             "body": text,
         }
-        | ({"codes": ix.codes} if rt.codes_in_row else {}),
+        | ({"codes": ix.codes, "refs": ix.ref_keys} if rt.codes_in_row else {}),
     )
     rows.add(
         resource_history,

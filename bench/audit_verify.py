@@ -202,6 +202,7 @@ def load(db: Database, pg_url: str, n: int, seed: int, chunk: int = 10_000) -> d
                         ix.date_high,
                         body_text,
                         ix.codes,
+                        ix.ref_keys,
                     )
                 )
                 rows["resource_history"].append((pid, 1, "AuditEvent", fid, when, "POST", False, body_text))

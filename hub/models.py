@@ -72,7 +72,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class HashList(TypeDecorator):
-    """A list of 64-bit hashes (a row's token codes, ``ResourceType.codes_in_row``): a ``BIGINT[]``
+    """A list of 64-bit hashes (a row's tokens or references, ``ResourceType.codes_in_row``): a ``BIGINT[]``
     on PostgreSQL, JSON text on SQLite (searched there with ``json_each``)."""
 
     impl = ARRAY(BigInteger)
@@ -118,9 +118,13 @@ for _rt in TYPES.values():
         Column("body", Text, nullable=False),
     ]
     if _rt.codes_in_row:
-        # Each token's (with system, without) hashes, in that order, pair after pair.
+        # Each token's (with system, without) hashes, in that order, pair after pair; each
+        # reference's (with the target's type, without) in ``refs``.
         cols.append(Column("codes", HashList, nullable=True))
+        cols.append(Column("refs", HashList, nullable=True))
     t = Table(_rt.table, metadata, *cols)
+    if _rt.codes_in_row:
+        Index(None, t.c.refs, postgresql_using="gin")
     Index(None, t.c.last_updated)
     if _rt.patient_param:
         Index(None, t.c.patient, t.c.date_low)

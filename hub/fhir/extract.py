@@ -68,6 +68,9 @@ class IndexRows:
     # A ``codes_in_row`` type's tokens, kept in its row: (with system, without) hashes, pair after
     # pair in the order of the first; ``tokens`` is then empty.
     codes: list[int] | None = None
+    # Its references, kept in its row too (``ref_keys``): (with the target's type, without) hashes,
+    # pair after pair in the order of the first; ``refs`` is then empty.
+    ref_keys: list[int] | None = None
 
 
 DATE_CHOICES = ("Date", "DateTime", "Instant", "Period")
@@ -218,12 +221,28 @@ def _date_ranges(value) -> list[tuple[datetime, datetime]]:
     return []
 
 
+def ref_keys(rtype: str, param: str, target_type: str, target_id: str) -> tuple[int, int]:
+    """The two hashes a ``codes_in_row`` type keeps for a reference (``IndexRows.ref_keys``): with the
+    target's type and without it, as a token with the type for its system (``Patient/1`` is
+    ``Patient|1``), so that ``entity=Patient/1``, ``entity:Patient=1`` and ``entity=1`` each test one."""
+    return token_hashes(rtype, param, target_type, target_id)
+
+
 def extract(rtype: ResourceType, resource: dict) -> IndexRows:
     """Index rows; a date the index cannot place (a period ending before it starts) is ``Unprocessable``."""
     try:
         return _extract(rtype, resource)
     except dates.BadDate as exc:
         raise Unprocessable(f"{rtype.name}: {exc}", [rtype.name]) from None
+
+
+def references(rtype: ResourceType, resource: dict) -> set[tuple[int, str, str]]:
+    """A record's references as ``idx_ref`` would hold them, ``(h64(type, param), target type, id)``,
+    also for a type that keeps them in its row (to follow them: ``_include``)."""
+    try:
+        return _extract(rtype, resource, in_row=False).refs
+    except dates.BadDate:  # stored records were indexed once; a date is no reason to lose a reference
+        return set()
 
 
 @dataclass(frozen=True)
@@ -242,6 +261,7 @@ class _Step:
 
 
 _PLANS: dict[str, tuple[_Step, ...]] = {}
+_PARAM_NAMES: dict[str, dict[int, str]] = {}  # per type: h64(type, param) -> the parameter's name
 
 
 def _plan(rtype: ResourceType) -> tuple[_Step, ...]:
@@ -285,12 +305,12 @@ def index_tables(rtype: ResourceType) -> frozenset[str]:
             kinds.add("string")
         elif step.kind == DATE:
             kinds.add("date")
-        elif step.kind == REFERENCE:
+        elif step.kind == REFERENCE and not rtype.codes_in_row:
             kinds.add("ref")
     return frozenset(kinds)
 
 
-def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
+def _extract(rtype: ResourceType, resource: dict, in_row: bool = True) -> IndexRows:
     rows = IndexRows()
     name = rtype.name
     for step in _plan(rtype):
@@ -337,7 +357,11 @@ def _extract(rtype: ResourceType, resource: dict) -> IndexRows:
             else:
                 hid = step.hid
                 rows.dates.update((hid, lo, hi) for lo, hi in ranges)
-    if rtype.codes_in_row:
+    if rtype.codes_in_row and in_row:
         rows.codes = [h for pair in sorted(rows.tokens) for h in pair]
         rows.tokens = set()
+        names = _PARAM_NAMES.get(name) or _PARAM_NAMES.setdefault(name, {s.hid: s.name for s in _plan(rtype)})
+        pairs = sorted({ref_keys(name, names[hid], tt, tid) for hid, tt, tid in rows.refs})
+        rows.ref_keys = [h for pair in pairs for h in pair]
+        rows.refs = set()
     return rows

@@ -13,12 +13,15 @@ column (the patient compartment, used by nearly every clinical query), ``date_pa
 ``date_low``/``date_high`` (the type's default sort date, also copied into each token row so that
 ``code=S|C&_sort=-date`` is served by one index).
 
-A type may keep its token parameters in its own row instead (``codes_in_row``): the ``codes``
-column holds each token's two hashes (with and without its system) and searches test the row's
-list. That is for the audit trail, written on every audited request and searched by a few
-low-cardinality codes (type, subtype, action, outcome, purpose) next to a patient, date, agent or
-entity condition: an AuditEvent then costs no ``idx_token`` rows (about six, each three B-tree
-entries, which were half of its insert).
+A type may keep its token and reference parameters in its own row instead (``codes_in_row``): the
+``codes`` column holds each token's two hashes (with and without its system), the ``refs`` column
+each reference's two (with and without the target's type), and searches test the row's lists. That
+is for the audit trail, written on every audited request: an AuditEvent then costs no ``idx_token``
+rows (about six, each three B-tree entries, which were half of its insert) and no ``idx_ref`` rows
+(seven to fourteen, each two B-tree entries). Its codes (type, subtype, action, outcome, purpose)
+are few and common and are searched next to a patient, date, agent or entity condition, so
+``codes`` has no index; ``refs`` has a GIN index on PostgreSQL (an agent or entity alone narrows a
+regulator's search), whose pending list takes a new row's keys in one append.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class ResourceType:
     patient_param: str | None = None
     date_param: str | None = None
     notes: str = ""
-    codes_in_row: bool = False  # token parameters in the row's ``codes`` column, not ``idx_token``
+    codes_in_row: bool = False  # tokens and references in the row (``codes``, ``refs``), not idx_ tables
 
     @property
     def table(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     String,
@@ -37,7 +38,7 @@ from sqlalchemy.types import Boolean
 from hub.auth.tenancy import SYSTEM_POLICY, Policy
 from hub.errors import BadRequest, NotSupported
 from hub.fhir import dates
-from hub.fhir.extract import h64, normalise, parse_reference, token_hashes
+from hub.fhir.extract import h64, normalise, parse_reference, ref_keys, references, token_hashes
 from hub.fhir.registry import DATE, REFERENCE, STRING, TOKEN, TYPES, URI, Param, ResourceType
 from hub.models import HashList, idx_date, idx_ref, idx_string, idx_token, resource_tables
 
@@ -346,7 +347,22 @@ def _has_code_pg(element, compiler, **kw):
     return f"COALESCE({col} && CAST({hashes} AS BIGINT[]), false)"
 
 
+class HasRef(HasCode):
+    """True when the row's ``refs`` list (``ResourceType.codes_in_row``) holds one of ``hashes``.
+    PostgreSQL: a bare ``refs && array``, which its GIN index serves (a reference takes no ``:not``,
+    so NULL, a row without references, may stay NULL)."""
+
+    inherit_cache = True
+
+
+@compiles(HasRef, "postgresql")
+def _has_ref_pg(element, compiler, **kw):
+    col, hashes = compiler.process(element.col, **kw), compiler.process(element.hashes, **kw)
+    return f"{col} && CAST({hashes} AS BIGINT[])"
+
+
 @compiles(HasCode)
+@compiles(HasRef)
 def _has_code_json(element, compiler, **kw):
     col, hashes = compiler.process(element.col, **kw), compiler.process(element.hashes, **kw)
     return (
@@ -411,6 +427,9 @@ def _reference_cond(rt, table, param, modifier, values):
     if param.name == rt.patient_param:
         ids = [i for t, i in wanted if t in (None, "Patient")]
         return _hot(table.c.patient.in_(ids))
+    if rt.codes_in_row:
+        keys = [ref_keys(rt.name, param.name, t, i)[0 if t else 1] for t, i in wanted]
+        return _hot(HasRef(table.c.refs, keys))
     hid = h64(rt.name, param.name)
     ors = []
     for t, i in wanted:
@@ -632,11 +651,14 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
             continue
         targets.setdefault(h64(q.rt.name, pname), set()).add(target)
     if targets:
-        rows = conn.execute(
-            select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
-                one_of(conn, idx_ref.c.pid, pids), idx_ref.c.hash_identity.in_(sorted(targets))
+        if q.rt.codes_in_row:  # the references are in the records themselves
+            rows = {r for m in matches for r in references(q.rt, orjson.loads(m.body)) if r[0] in targets}
+        else:
+            rows = conn.execute(
+                select(idx_ref.c.hash_identity, idx_ref.c.target_type, idx_ref.c.target_id).where(
+                    one_of(conn, idx_ref.c.pid, pids), idx_ref.c.hash_identity.in_(sorted(targets))
+                )
             )
-        )
         for hid, ttype, tid in rows:
             if None in targets[hid] or ttype in targets[hid]:
                 wanted.setdefault(ttype, set()).add(tid)
@@ -654,6 +676,10 @@ def _includes(conn: Connection, q: Query, matches: list[Match]) -> list[Match]:
             if q.rt.name != "Patient":
                 continue
             sub = select(stable.c.pid).where(stable.c.patient.in_(ids), stable.c.deleted.is_(False))
+        elif srt.codes_in_row:
+            sub = select(stable.c.pid).where(
+                HasRef(stable.c.refs, [ref_keys(src, pname, q.rt.name, i)[0] for i in ids])
+            )
         else:
             sub = select(idx_ref.c.pid).where(
                 idx_ref.c.hash_identity == h64(src, pname),

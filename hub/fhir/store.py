@@ -276,7 +276,7 @@ class Store:
                     "date_high": rows.date_high,
                     "body": text,
                 }
-                | ({"codes": rows.codes} if rt.codes_in_row else {})
+                | ({"codes": rows.codes, "refs": rows.ref_keys} if rt.codes_in_row else {})
                 for pid, (fid, tenant, text, rows) in zip(pids, prepared, strict=True)
             ],
         )
@@ -849,8 +849,9 @@ def _append_sql(
     The document is ``jsonb``, parsed once: as ``json`` each part's ``j->'x'`` parsed the whole text
     again (a create of 500 Observations: 24.7-26.2 ms of execution as ``json``, 19.8 as ``jsonb``).
     ``history``: with their first ``resource_history`` rows too (``Store.create_many``). ``codes``: the
-    type keeps its tokens in its rows (``ResourceType.codes_in_row``). ``tables``: the index tables
-    the type's records can have rows in (``extract.index_tables``); the others are left out.
+    type keeps its tokens and references in its rows (``ResourceType.codes_in_row``). ``tables``: the
+    index tables the type's records can have rows in (``extract.index_tables``); the others are left
+    out.
     ``links``: with the new records' access links too (``:ix``'s ``l``; a type in ``LINK_SOURCES``).
 
     The number of records and the bodies are read through sub-selects, so that the planner cannot
@@ -858,7 +859,9 @@ def _append_sql(
     count a constant's rows) looked cheaper than the generic plan every time, so PostgreSQL kept
     planning the statement afresh on every execution instead of using its prepared generic plan
     (half a millisecond of server CPU per statement)."""
-    code_col, code_val, code_type = (", codes", ", u.codes", ", codes bigint[]") if codes else ("", "", "")
+    code_col, code_val, code_type = (
+        (", codes, refs", ", u.codes, u.refs", ", codes bigint[], refs bigint[]") if codes else ("", "", "")
+    )
     after = []  # the CTEs after the records' own insert
     if mark:
         after.append(f"m AS (INSERT INTO {mark} (pid) SELECT pid FROM p)")
@@ -910,7 +913,7 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
                 "dlo": rows.date_low,
                 "dhi": rows.date_high,
             }
-            | ({"codes": rows.codes} if rt.codes_in_row else {})
+            | ({"codes": rows.codes, "refs": rows.ref_keys} if rt.codes_in_row else {})
         )
         toks += [{"k": k, "a": a, "b": b, "c": rows.date_low} for a, b in _dedupe_tokens(rows.tokens)]
         strs += [{"k": k, "a": h, "b": n[:512], "c": e[:512]} for h, n, e in rows.strings]

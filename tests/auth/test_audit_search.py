@@ -1,5 +1,6 @@
-"""A regulator searches the audit trail by its codes (type, subtype, action, outcome, purpose), which
-AuditEvents keep in their own rows (``ResourceType.codes_in_row``) rather than in ``idx_token``.
+"""A regulator searches the audit trail by its codes (type, subtype, action, outcome, purpose) and its
+references (agent, entity, source), which AuditEvents keep in their own rows
+(``ResourceType.codes_in_row``) rather than in ``idx_token`` and ``idx_ref``.
 
 The oracle is the trail itself: for each search, the events whose stored bodies carry the code."""
 
@@ -109,9 +110,93 @@ def test_codes_combine_with_not_with_other_codes_and_with_the_patient(db, trail)
     assert _found(call, "outcome=no-such-outcome") == set()
 
 
-def test_audit_events_have_no_token_index_rows(db, trail):
+def test_audit_events_have_no_token_or_reference_index_rows(db, trail):
     assert scalar(db, "SELECT count(*) FROM res_auditevent") > 5
     assert scalar(db, "SELECT count(*) FROM res_auditevent WHERE codes IS NULL") == 0
+    assert scalar(db, "SELECT count(*) FROM res_auditevent WHERE refs IS NULL") == 0
     assert scalar(db, "SELECT count(*) FROM idx_token WHERE pid IN (SELECT pid FROM res_auditevent)") == 0
-    # The other search indexes are unchanged: an event's entities are still references.
-    assert scalar(db, "SELECT count(*) FROM idx_ref WHERE pid IN (SELECT pid FROM res_auditevent)") > 0
+    assert scalar(db, "SELECT count(*) FROM idx_ref WHERE pid IN (SELECT pid FROM res_auditevent)") == 0
+    # The other types' references are still index rows.
+    assert scalar(db, "SELECT count(*) FROM idx_ref") > 0
+
+
+_REFERENCES = {"agent": ("agent", "who"), "entity": ("entity", "what"), "source": ("source", "observer")}
+
+
+def _references(event: dict, param: str) -> set[tuple[str, str]]:
+    """(type, id) of an event's references under ``param``, a version's history part left off."""
+    outer, inner = _REFERENCES[param]
+    items = event.get(outer) or []
+    out = set()
+    for item in items if isinstance(items, list) else [items]:
+        ref = (item.get(inner) or {}).get("reference", "")
+        parts = ref.split("/")
+        if len(parts) in (2, 4):
+            out.add((parts[0], parts[1]))
+    return out
+
+
+def test_the_trail_is_searched_by_each_of_its_references(db, trail):
+    call = trail["call"]
+    events = _events(db)
+    checked = 0
+    for param in _REFERENCES:
+        present = {r for e in events.values() for r in _references(e, param)}
+        # The hub names itself as the source by an identifier, not a reference.
+        assert present or param == "source", f"the trail holds no {param} reference"
+        for rtype, rid in present:
+            typed = {i for i, e in events.items() if (rtype, rid) in _references(e, param)}
+            any_type = {i for i, e in events.items() if rid in {x for _, x in _references(e, param)}}
+            assert _found(call, f"{param}={rtype}/{rid}") & set(events) == typed, (param, rtype, rid)
+            assert _found(call, f"{param}:{rtype}={rid}") & set(events) == typed, (param, rtype, rid)
+            assert _found(call, f"{param}={rid}") & set(events) == any_type, (param, rid)
+            checked += 1
+    assert checked >= 6
+    # Absolute references to this server, several values, other conditions, and no match.
+    (rtype, rid), other = sorted({r for e in events.values() for r in _references(e, "entity")})[:2]
+    either = {i for i, e in events.items() if {(rtype, rid), other} & _references(e, "entity")}
+    found = _found(call, f"entity=http://localhost/fhir/{rtype}/{rid},{other[0]}/{other[1]}")
+    assert found & set(events) == either
+    reads = _found(call, f"entity={rtype}/{rid}&subtype=read") & set(events)
+    assert reads == {
+        i
+        for i in either
+        if (rtype, rid) in _references(events[i], "entity")
+        and "read" in {k for _, k in _codings(events[i], "subtype")}
+    }
+    assert _found(call, "entity=Observation/no-such-record") == set()
+
+
+def test_include_and_revinclude_follow_the_trail_s_references(db, trail):
+    call, obs = trail["call"], trail["obs"]
+    events = _events(db)
+    naming = {i for i, e in events.items() if ("Observation", obs) in _references(e, "entity")}
+    assert naming
+    # _include: the records an event names, found in its own body.
+    r = call(
+        "regulator", "GET", f"/fhir/AuditEvent?entity=Observation/{obs}&_include=AuditEvent:entity&_count=500"
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    entries = r.get_json()["entry"]
+    included = {
+        (e["resource"]["resourceType"], e["resource"]["id"])
+        for e in entries
+        if e["search"]["mode"] == "include"
+    }
+    assert ("Observation", obs) in included
+    assert ("Patient", trail["patient"]) in included
+    r = call(
+        "regulator",
+        "GET",
+        f"/fhir/AuditEvent?entity=Observation/{obs}&_include=AuditEvent:entity:Patient&_count=500",
+    )
+    typed = {e["resource"]["resourceType"] for e in r.get_json()["entry"] if e["search"]["mode"] == "include"}
+    assert typed == {"Patient"}
+    # _revinclude: the events that name a record, found by the row's reference list.
+    r = call("regulator", "GET", f"/fhir/Observation?_id={obs}&_revinclude=AuditEvent:entity&_count=500")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    rev = {
+        e["resource"]["id"] for e in r.get_json()["entry"] if e["resource"]["resourceType"] == "AuditEvent"
+    }
+    assert naming <= rev
+    assert all(("Observation", obs) in _references(events[i], "entity") for i in rev & set(events))
