@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import pytest
 
+from hub.auth.principal import Principal
 from hub.fhir.extract import extract, index_tables
 from hub.fhir.registry import TYPES
 from tests import factories
 from tests.audit import sample_event
 from tests.conftest import index_kinds
 
+USER = Principal("user", "dr-li", "org-a", "specialist", name="李医生")
 SAMPLES = {
     "Patient": lambda: factories.patient(),
     "Organization": lambda: factories.organization(),
     "Observation": lambda: factories.observation("pat-1"),
     "Condition": lambda: factories.condition("pat-1"),
-    "AuditEvent": lambda: sample_event(3),
+    # A signed-in person's event: its agent's name is a string row; the rest is in the event's row.
+    "AuditEvent": lambda: sample_event(3, USER),
 }
 
 
@@ -29,11 +32,12 @@ def test_a_records_index_rows_are_in_its_types_tables(name):
     assert index_kinds(rows) <= index_tables(rt)
 
 
-def test_the_trail_has_no_token_or_date_rows():
+def test_the_trail_has_no_token_date_or_reference_rows():
     rt = TYPES["AuditEvent"]
-    assert index_tables(rt) == {"string", "ref"}  # codes in the row, the date a column
-    rows = extract(rt, sample_event(0))
-    assert rows.codes and not rows.tokens and not rows.dates
+    assert index_tables(rt) == {"string"}  # codes and references in the row, the date a column
+    rows = extract(rt, sample_event(0, USER))
+    assert rows.codes and rows.ref_keys and rows.strings
+    assert not rows.tokens and not rows.dates and not rows.refs
 
 
 def test_every_type_has_some_index_table():
