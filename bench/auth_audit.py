@@ -359,7 +359,8 @@ PROFILE_BUCKETS = {  # label: [(file suffix, function)]: per spec the largest ma
     "  events.disclosure_pair (build)": [("hub/audit/events.py", "disclosure_pair")],
     "  chain.append (all below)": [("hub/audit/chain.py", "append")],
     "    _lock_head (SELECT ... FOR UPDATE)": [("hub/audit/chain.py", "_lock_head")],
-    "    link_hash (canonical JSON + sha256)": [("hub/audit/chain.py", "link_hash")],
+    "    link_hash (format 1: canonical JSON + sha256)": [("hub/audit/chain.py", "link_hash")],
+    "    link_digest (format 2: sha256 of two digests)": [("hub/audit/chain.py", "link_digest")],
     "  chain links written at commit (_link)": [("hub/audit/chain.py", "_link")],
     "  all COMMITs": [("sqlalchemy/engine/base.py", "_commit_impl")],
 }
@@ -565,8 +566,11 @@ def pieces(app, clients: dict) -> dict:
             n,
         ),
         "stamp + dumps + extract of an AuditEvent": _per_call(store_side, n),
-        "link_hash (canonical JSON + sha256)": _per_call(
+        "link_hash (format 1: canonical JSON + sha256)": _per_call(
             lambda: chain.link_hash(chain.GENESIS, stored_text), n
+        ),
+        "link_digest (format 2, the chainer's work per event)": _per_call(
+            lambda: chain.link_digest(chain.GENESIS, chain.GENESIS), n
         ),
         "chain.append in its own transaction (1 connection)": _per_call(append_one, n),
     }

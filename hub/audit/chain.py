@@ -6,11 +6,20 @@ change it records and its record commit or roll back together, and marks it wait
 process (``hub.audit.chainer``) or by ``flask audit chain`` -- then adds the ``audit_chain`` rows of
 waiting events in batches::
 
-    entry_hash(n) = sha256( entry_hash(n-1) || canonical(body(n)) )      entry_hash(0) = GENESIS
+    format 2:  entry_hash(n) = sha256( entry_hash(n-1) || sha256(canonical(body(n))) )
+    format 1:  entry_hash(n) = sha256( entry_hash(n-1) || canonical(body(n)) )
+    entry_hash(0) = GENESIS
 
-where ``entry_hash`` is the lower-case hex digest, ``||`` is byte concatenation of its ASCII form
-and the canonical bytes, and ``canonical`` (defined once, below) is the stored JSON text re-serialised
-with sorted keys and no whitespace. Chainers are serialised on the one ``audit_head`` row
+where every hash is written as its lower-case hex digest, ``||`` is byte concatenation of the
+ASCII forms (and of the canonical bytes), and ``canonical`` (defined once, below) is the stored JSON
+text re-serialised with sorted keys and no whitespace. Each chain row says its ``format``. Events are
+chained in format 2: the store writes a new event's body in canonical form and records its SHA-256
+with its waiting mark, so the chainer links what is waiting without reading the bodies back (it
+used to fetch, parse and re-serialise every body it linked: most of its cost). Events stored before
+digests were recorded are chained in format 1 from their bodies, as they always were; ``verify``
+recomputes each row by its format from the body, so a changed body breaks the chain either way.
+
+Chainers are serialised on the one ``audit_head`` row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer lock, taken by ``Database.write``,
 already lets one writer in at a time), so the chain is one line whatever the concurrency, and
 request transactions never wait on that lock.
@@ -47,7 +56,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -84,8 +93,24 @@ def canonical(body: str | bytes) -> bytes:
 
 
 def link_hash(prev_hash: str, body: str | bytes) -> str:
-    """``sha256(prev_hash || canonical(body))``, hex."""
+    """Format 1: ``sha256(prev_hash || canonical(body))``, hex."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(body)).hexdigest()
+
+
+def body_digest(body: str | bytes) -> str:
+    """``sha256(canonical(body))``, hex: what format 2 links (and what an append records, from the
+    body it writes in canonical form)."""
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def link_digest(prev_hash: str, digest: str) -> str:
+    """Format 2: ``sha256(prev_hash || digest)``, hex, ``digest`` being ``body_digest`` of the body."""
+    return hashlib.sha256((prev_hash + digest).encode("ascii")).hexdigest()
+
+
+def entry_hash(prev_hash: str, body: str | bytes, format: int) -> str:
+    """A row's ``entry_hash`` recomputed from its body, by its format."""
+    return link_digest(prev_hash, body_digest(body)) if format == 2 else link_hash(prev_hash, body)
 
 
 # --------------------------------------------------------------------------- append
@@ -128,26 +153,30 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
         if head is None:
             return 0  # another process's chainer holds the head: it links what is waiting
         seq, prev_hash, prev_recorded = head
-        rows = [r for r in conn.execute(_waiting(limit)).all() if r.body is not None]
+        rows = [r for r in conn.execute(_waiting(limit)).all() if r.digest is not None or r.body is not None]
         if not rows:
             return 0
         # Time never runs backwards along the chain (checkpoints cut it by the time of linking).
         now = dates.now_utc()
         recorded = max(now, prev_recorded) if prev_recorded else now
         links = []
-        for pid, body in rows:
+        for pid, digest, body in rows:
             seq += 1
-            entry_hash = link_hash(prev_hash, body)
+            if digest is not None:
+                new_hash, fmt = link_digest(prev_hash, digest), 2
+            else:  # stored before appends recorded digests
+                new_hash, fmt = link_hash(prev_hash, body), 1
             links.append(
                 {
                     "seq": seq,
                     "pid": pid,
                     "recorded": recorded,
                     "prev_hash": prev_hash,
-                    "entry_hash": entry_hash,
+                    "entry_hash": new_hash,
+                    "format": fmt,
                 }
             )
-            prev_hash = entry_hash
+            prev_hash = new_hash
         if db.is_sqlite:
             conn.execute(insert(audit_chain), links)
             conn.execute(delete(audit_pending).where(audit_pending.c.pid.in_([r.pid for r in rows])))
@@ -165,22 +194,25 @@ def link_pending(db: Database, limit: int = LINK_BATCH) -> int:
 
 
 def _waiting(limit: int):
-    """The oldest ``limit`` waiting events and their bodies, each body fetched by its key. A join of
+    """The oldest ``limit`` waiting events: pid, the digest their append recorded, and -- only for
+    those without one (stored before there were digests) -- the body, fetched by its key. (A join of
     the two tables let PostgreSQL merge them along ``res_auditevent``'s primary key from its start,
-    reading every event ever stored to find the few waiting at its end (6.5 ms a call at 14k
-    events, growing with the trail). A body that is missing (it cannot be deleted) comes back NULL
-    and its event stays waiting, reported by ``verify``."""
+    reading every event ever stored to find the few waiting at its end.) A body that is missing (it
+    cannot be deleted) comes back NULL and its event stays waiting, reported by ``verify``."""
     t = audit_events
-    oldest = select(audit_pending.c.pid).order_by(audit_pending.c.pid).limit(limit).subquery()
+    w = audit_pending
+    oldest = select(w.c.pid, w.c.digest).order_by(w.c.pid).limit(limit).subquery()
     body = select(t.c.body).where(t.c.pid == oldest.c.pid).scalar_subquery()
-    return select(oldest.c.pid, body.label("body")).order_by(oldest.c.pid)
+    body = case((oldest.c.digest.is_(None), body), else_=None)
+    return select(oldest.c.pid, oldest.c.digest, body.label("body")).order_by(oldest.c.pid)
 
 
 _LINK_SQL = """
 WITH l AS (SELECT * FROM json_to_recordset(CAST(%(links)s AS json))
-                    AS u(seq bigint, pid bigint, recorded timestamptz, prev_hash text, entry_hash text)),
-c AS (INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash)
-      SELECT seq, pid, recorded, prev_hash, entry_hash FROM l),
+                    AS u(seq bigint, pid bigint, recorded timestamptz, prev_hash text, entry_hash text,
+                         format smallint)),
+c AS (INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash, format)
+      SELECT seq, pid, recorded, prev_hash, entry_hash, format FROM l),
 d AS (DELETE FROM audit_pending WHERE pid IN (SELECT pid FROM l))
 UPDATE audit_head SET seq = %(seq)s, entry_hash = %(hash)s WHERE id = %(head)s"""
 
@@ -312,7 +344,7 @@ def verify(
     checkpoints = {r.seq: (r.day, r.entry_hash) for r in conn.execute(cp_rows) if r.seq > 0}
 
     q = (
-        select(ch.c.seq, ch.c.prev_hash, ch.c.entry_hash, ae.c.body, ae.c.version, ae.c.deleted)
+        select(ch.c.seq, ch.c.prev_hash, ch.c.entry_hash, ch.c.format, ae.c.body, ae.c.version, ae.c.deleted)
         .select_from(ch.outerjoin(ae, ae.c.pid == ch.c.pid))
         .where(ch.c.seq >= start_seq)
         .order_by(ch.c.seq)
@@ -325,7 +357,7 @@ def verify(
     result = conn.execute(q.execution_options(yield_per=batch))  # per statement: not the connection's
     try:
         for rows in result.partitions():
-            for seq, prev_hash, entry_hash, body, version, deleted in rows:
+            for seq, prev_hash, entry_hash, fmt, body, version, deleted in rows:
                 if seq != expected:
                     gap = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
                     return broken(expected, f"chain rows {gap} are missing (gap before seq {seq})", checked)
@@ -341,7 +373,11 @@ def verify(
                         "or rows were removed or reordered)",
                         checked,
                     )
-                digest = sha256(prev.encode("ascii") + dumps(loads(body), option=sort_keys)).hexdigest()
+                canon = dumps(loads(body), option=sort_keys)
+                if fmt == 2:
+                    digest = sha256((prev + sha256(canon).hexdigest()).encode("ascii")).hexdigest()
+                else:
+                    digest = sha256(prev.encode("ascii") + canon).hexdigest()
                 if digest != entry_hash:
                     return broken(
                         seq,

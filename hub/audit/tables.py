@@ -3,7 +3,7 @@ hash of its predecessor; a one-row head serialises writers; signed daily checkpo
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger, String, Table, Text
 
 from hub.models import PID, UTCDateTime, metadata
 
@@ -15,6 +15,9 @@ audit_chain = Table(
     Column("recorded", UTCDateTime, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
+    # How ``entry_hash`` was computed (``hub.audit.chain``): 1 over the canonical body itself, 2 over
+    # the canonical body's SHA-256 (the digest its append recorded, so that linking reads no bodies).
+    Column("format", SmallInteger, nullable=False, server_default="1"),
 )
 
 # The chain's head: one row, locked by every writer (SELECT ... FOR UPDATE) so that the chain is
@@ -34,6 +37,9 @@ audit_pending = Table(
     "audit_pending",
     metadata,
     Column("pid", PID, primary_key=True, autoincrement=False),  # res_auditevent.pid
+    # SHA-256 (hex) of the event's canonical body, recorded by its append; NULL for events stored
+    # before there was this column (the chainer reads their bodies and links them in format 1).
+    Column("digest", String(64), nullable=True),
 )
 
 audit_checkpoint = Table(

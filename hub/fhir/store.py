@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
 
 import orjson
 from sqlalchemy import and_, delete, insert, select, update
@@ -102,6 +103,13 @@ def _decimal(value):
 
 def dumps(resource: dict) -> str:
     return orjson.dumps(resource, default=_decimal).decode()
+
+
+def canonical_dumps(resource: dict) -> str:
+    """The canonical JSON of a record: keys sorted, no whitespace, and nothing but JSON's own types
+    (a ``Decimal`` is a ``TypeError`` here, not a number whose spelling could change when read back),
+    so that reading it and writing it again in this form gives the same text."""
+    return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def new_id() -> str:
@@ -303,8 +311,11 @@ class Store:
     def append_only(self, rt: ResourceType, items: list[tuple[dict, str | None]], mark=None) -> list[Stored]:
         """Create records that are never changed (``UNVERSIONED`` types: the audit trail), several at
         once: ``items`` are ``(resource, tenant)``. Their one version lives in the type's table (no
-        ``resource_history`` row: vread and history read it there). ``mark``: a table with a ``pid``
-        column that gets each new record's pid in the same statement (the chain's waiting list).
+        ``resource_history`` row: vread and history read it there). Their bodies are written in
+        canonical form (``canonical_dumps``: sorted keys, no whitespace, JSON types only). ``mark``: a
+        table with ``pid`` and ``digest`` columns that gets each new record's pid and the SHA-256 of
+        its body (hex) in the same statement (the chain's waiting list, which then need not read the
+        bodies back to link them).
 
         On PostgreSQL everything -- rows, index rows, marks -- is one statement."""
         if rt.name not in UNVERSIONED:
@@ -315,15 +326,18 @@ class Store:
         for resource, tenant in items:
             fid = new_id()
             body = stamp(resource, fid, 1, when)
-            prepared.append((fid, tenant, dumps(body), extract(rt, body)))
+            prepared.append((fid, tenant, canonical_dumps(body), extract(rt, body)))
         if not prepared:
             return []
+        digests = [sha256(x[2].encode()).hexdigest() for x in prepared] if mark is not None else None
         if self.db.is_sqlite:
             pids = self._insert_many(rt, when, prepared, history=False)
             if mark is not None:
-                self.conn.execute(insert(mark), [{"pid": pid} for pid in pids])
+                self.conn.execute(
+                    insert(mark), [{"pid": pid, "digest": d} for pid, d in zip(pids, digests, strict=True)]
+                )
         else:
-            _append_in_one_statement(self.conn, rt, when, prepared, mark)
+            _append_in_one_statement(self.conn, rt, when, prepared, mark, digests=digests)
         return [
             Stored(rt.name, fid, 1, when, text, method="POST", tenant=tenant, patient=rows.patient)
             for fid, tenant, text, rows in prepared
@@ -864,7 +878,9 @@ def _append_sql(
     )
     after = []  # the CTEs after the records' own insert
     if mark:
-        after.append(f"m AS (INSERT INTO {mark} (pid) SELECT pid FROM p)")
+        after.append(f"""m AS (INSERT INTO {mark} (pid, digest)
+      SELECT p.pid, u.dg FROM p JOIN jsonb_to_recordset((SELECT j->'r' FROM x))
+                                AS u(k int, dg text) ON u.k = p.k)""")
     if history:
         after.append("""h AS (INSERT INTO resource_history
                      (pid, version, res_type, fhir_id, last_updated, method, deleted, body)
@@ -891,9 +907,12 @@ r AS (INSERT INTO {table} (pid, fhir_id, version, last_updated, deleted, tenant,
 SELECT {"pid FROM p ORDER BY k" if history else "count(*) FROM r"}"""
 
 
-def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, history: bool = False, links=None):
+def _append_in_one_statement(
+    conn, rt: ResourceType, when, prepared, mark, history: bool = False, links=None, digests=None
+):
     """``Store.append_only`` (and ``create_many``, ``history``: then the new pids, in order).
-    ``links``: each record's access links (a list per record, in order), inserted by the same statement."""
+    ``links``: each record's access links (a list per record, in order), inserted by the same statement.
+    ``digests``: each record's digest, for its ``mark`` row."""
     key = (rt.name, mark.name if mark is not None else None, history, links is not None)
     stmt = _CREATE_SQL.get(key)
     if stmt is None:
@@ -914,6 +933,7 @@ def _append_in_one_statement(conn, rt: ResourceType, when, prepared, mark, histo
                 "dhi": rows.date_high,
             }
             | ({"codes": rows.codes, "refs": rows.ref_keys} if rt.codes_in_row else {})
+            | ({"dg": digests[k - 1]} if digests is not None else {})
         )
         toks += [{"k": k, "a": a, "b": b, "c": rows.date_low} for a, b in _dedupe_tokens(rows.tokens)]
         strs += [{"k": k, "a": h, "b": n[:512], "c": e[:512]} for h, n, e in rows.strings]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import hashlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -67,11 +69,12 @@ def test_append_then_verify(db):
     assert body["agent"][0]["who"]["identifier"]["value"] == "county-1-his"
     row = scalar(db, "SELECT tenant || ' ' || patient FROM res_auditevent WHERE fhir_id = :f", f=ids[0])
     assert row == "org-county-1 pat-0"
-    # The hash covers the body exactly as stored.
+    # The hash covers the body exactly as stored: its digest, recorded when it was appended (format 2).
     first = scalar(db, "SELECT body FROM res_auditevent WHERE pid = :p", p=pid_at(db, 1))
-    assert scalar(db, "SELECT entry_hash FROM audit_chain WHERE seq = 1") == chain.link_hash(
-        chain.GENESIS, first
+    assert scalar(db, "SELECT entry_hash FROM audit_chain WHERE seq = 1") == chain.link_digest(
+        chain.GENESIS, hashlib.sha256(chain.canonical(first)).hexdigest()
     )
+    assert scalar(db, "SELECT count(*) FROM audit_chain WHERE format <> 2") == 0
     # A later start verifies from the stored hash before it.
     with chain.snapshot(db) as conn:
         assert chain.verify(conn, 20).checked == 9
@@ -281,13 +284,13 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(db):
     with db.read() as conn:
         rows = conn.execute(
             text(
-                "SELECT c.seq, a.body FROM audit_chain c JOIN res_auditevent a ON a.pid = c.pid "
+                "SELECT c.seq, a.body, c.format FROM audit_chain c JOIN res_auditevent a ON a.pid = c.pid "
                 "ORDER BY c.seq"
             )
         ).all()
     prev = chain.GENESIS
-    for seq, stored in rows:
-        h = chain.link_hash(prev, stored)
+    for seq, stored, fmt in rows:
+        h = chain.entry_hash(prev, stored, fmt)
         tamper(
             db,
             "audit_chain",
@@ -323,6 +326,61 @@ def test_bodies_are_stored_compact_and_hash_stably(db):
     body = scalar(db, "SELECT body FROM res_auditevent WHERE fhir_id = :f", f=fid)
     assert orjson.loads(body)["id"] == fid
     assert chain.canonical(body) == orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+
+
+def test_bodies_are_stored_canonical_and_their_appends_record_their_digests(db):
+    """The chainer links the digest an event's append recorded, without reading the body: that is
+    only sound if the stored body is its own canonical form and the digest is its SHA-256."""
+    ids = append_events(db, 12, link=False)
+    with db.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.fhir_id, a.body, w.digest FROM res_auditevent a"
+                " JOIN audit_pending w ON w.pid = a.pid"
+            )
+        ).all()
+    assert sorted(r.fhir_id for r in rows) == sorted(ids)
+    for _, body, digest in rows:
+        assert chain.canonical(body) == body.encode()
+        assert digest == chain.body_digest(body) == hashlib.sha256(body.encode()).hexdigest()
+    assert chain.link_all(db) == 12
+    assert verify(db).ok
+    # A body that is not JSON's own types is refused, not stored under a digest it would not keep.
+    event = sample_event(0)
+    event["extension"] = [{"url": "http://example.org/x", "valueDecimal": decimal.Decimal("1.50")}]
+    with pytest.raises(TypeError), db.write() as conn:
+        chain.append(db, conn, event)
+
+
+def test_events_stored_before_digests_are_chained_from_their_bodies(db):
+    """A waiting event without a digest (appended before revision 0017) is linked in format 1, from
+    its body, and the chain of both formats verifies; a changed body of either format breaks it."""
+    append_events(db, 3, link=False)
+    first = scalar(db, "SELECT min(pid) FROM audit_pending")
+    with db.write() as conn:
+        conn.execute(text("UPDATE audit_pending SET digest = NULL WHERE pid = :p"), {"p": first})
+    assert chain.link_all(db) == 3
+    assert scalar(db, "SELECT format FROM audit_chain WHERE pid = :p", p=first) == 1
+    assert scalar(db, "SELECT count(*) FROM audit_chain WHERE format = 2") == 2
+    assert verify(db).ok
+    body = scalar(db, "SELECT body FROM res_auditevent WHERE pid = :p", p=first)
+    assert scalar(db, "SELECT entry_hash FROM audit_chain WHERE pid = :p", p=first) == chain.link_hash(
+        chain.GENESIS, body
+    )
+    for seq in (3, 1):  # format 2, then format 1: each is the first break once changed
+        pid = pid_at(db, seq)
+        changed = orjson.loads(scalar(db, "SELECT body FROM res_auditevent WHERE pid = :p", p=pid))
+        changed["outcome"] = "8"
+        tamper(
+            db,
+            "res_auditevent",
+            "UPDATE res_auditevent SET body = :b WHERE pid = :p",
+            b=orjson.dumps(changed).decode(),
+            p=pid,
+        )
+        result = verify(db)
+        assert (result.ok, result.first_broken_seq) == (False, seq), result
+        assert "does not hash" in result.reason
 
 
 def test_an_open_transaction_holds_nobody_up_and_its_late_event_is_chained_not_skipped(db):

@@ -159,3 +159,25 @@ def test_audit_references_move_into_their_rows_and_back(empty_url):
         assert sorted(tuple(r) for r in back) == sorted(refs)
     finally:
         engine.dispose()
+
+
+def test_the_chain_cannot_be_taken_below_digests_once_it_links_them(empty_url):
+    """0017: existing chain rows are format 1; once a row links a digest (format 2) the downgrade is
+    refused, since the code before it would report that row broken."""
+    migrate.upgrade(empty_url, "0016")
+    engine = create_engine(empty_url)
+    insert = (
+        "INSERT INTO audit_chain (seq, pid, recorded, prev_hash, entry_hash{})"
+        " VALUES ({}, {}, '2026-11-23T00:00:00+00:00', 'prev', 'entry'{})"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(insert.format("", 1, 1, ""))
+        migrate.upgrade(empty_url, "0017")
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT format FROM audit_chain").scalar() == 1
+            conn.exec_driver_sql(insert.format(", format", 2, 2, ", 2"))
+        with pytest.raises(RuntimeError, match="1 audit chain rows link digests"):
+            migrate.downgrade(empty_url, "0016")
+    finally:
+        engine.dispose()
