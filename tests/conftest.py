@@ -188,6 +188,12 @@ def scalar(db, sql: str, **params):
         return conn.execute(text(sql), params).scalar()
 
 
+def fetch(db, sql: str, **params) -> list:
+    """All rows of ``sql``."""
+    with db.read() as conn:
+        return conn.execute(text(sql), params).all()
+
+
 def index_kinds(rows) -> set[str]:
     """The index tables (``extract.index_tables``'s names) that ``rows`` (an ``IndexRows``) has rows for."""
     return {

@@ -18,7 +18,7 @@ from hub.errors import NotFound
 from hub.fhir.registry import TYPES
 from hub.fhir.store import Store
 from tests.audit import LocalSigner, append_events, sample_event
-from tests.conftest import scalar
+from tests.conftest import fetch, scalar
 from tests.factories import patient
 
 TOMORROW = datetime.now(UTC) + timedelta(days=1)
@@ -281,13 +281,10 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(db):
     tamper(
         db, "res_auditevent", "UPDATE res_auditevent SET body = :b WHERE pid = :p", b=json.dumps(body), p=pid
     )
-    with db.read() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT c.seq, a.body, c.format FROM audit_chain c JOIN res_auditevent a ON a.pid = c.pid "
-                "ORDER BY c.seq"
-            )
-        ).all()
+    rows = fetch(
+        db,
+        "SELECT c.seq, a.body, c.format FROM audit_chain c JOIN res_auditevent a USING (pid) ORDER BY c.seq",
+    )
     prev = chain.GENESIS
     for seq, stored, fmt in rows:
         h = chain.entry_hash(prev, stored, fmt)
@@ -332,13 +329,9 @@ def test_bodies_are_stored_canonical_and_their_appends_record_their_digests(db):
     """The chainer links the digest an event's append recorded, without reading the body: that is
     only sound if the stored body is its own canonical form and the digest is its SHA-256."""
     ids = append_events(db, 12, link=False)
-    with db.read() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT a.fhir_id, a.body, w.digest FROM res_auditevent a"
-                " JOIN audit_pending w ON w.pid = a.pid"
-            )
-        ).all()
+    rows = fetch(
+        db, "SELECT a.fhir_id, a.body, w.digest FROM res_auditevent a JOIN audit_pending w USING (pid)"
+    )
     assert sorted(r.fhir_id for r in rows) == sorted(ids)
     for _, body, digest in rows:
         assert chain.canonical(body) == body.encode()
