@@ -53,26 +53,39 @@ def upgrade() -> None:
     )
     conn = op.get_bind()
     names = {_h64("AuditEvent", name): name for name in _PATHS}
+    update = sa.text("UPDATE res_auditevent SET refs = :refs WHERE pid = :pid")
+    items: list[dict] = []
+
+    def add(pid: int, refs: set) -> None:
+        keys = _keys(refs)
+        items.append({"pid": pid, "refs": keys if _pg() else orjson.dumps(keys).decode()})
+        if len(items) >= _BATCH:
+            conn.execute(update, items)
+            items.clear()
+
+    if _pg():
+        op.execute(f"ALTER TABLE res_auditevent DISABLE TRIGGER {_TRIGGER}")
+    # Streamed in pid order (a server-side cursor on PostgreSQL): a trail of millions of events has
+    # tens of millions of these rows.
     rows = conn.execute(
         sa.text(
             "SELECT pid, hash_identity, target_type, target_id FROM idx_ref"
             f" WHERE pid IN ({_EVENTS}) ORDER BY pid"
-        )
-    ).all()
-    by_pid: dict[int, set] = {}
+        ).execution_options(yield_per=_BATCH)
+    )
+    current, refs = None, set()
     for pid, hid, ttype, tid in rows:
         if hid not in names:
             raise RuntimeError(f"AuditEvent row {pid} has a reference of an unknown parameter (hash {hid})")
-        by_pid.setdefault(pid, set()).add((names[hid], ttype, tid))
-    update = sa.text("UPDATE res_auditevent SET refs = :refs WHERE pid = :pid")
-    items = [
-        {"pid": pid, "refs": _keys(refs) if _pg() else orjson.dumps(_keys(refs)).decode()}
-        for pid, refs in by_pid.items()
-    ]
-    if _pg():
-        op.execute(f"ALTER TABLE res_auditevent DISABLE TRIGGER {_TRIGGER}")
-    for start in range(0, len(items), _BATCH):
-        conn.execute(update, items[start : start + _BATCH])
+        if pid != current:
+            if current is not None:
+                add(current, refs)
+            current, refs = pid, set()
+        refs.add((names[hid], ttype, tid))
+    if current is not None:
+        add(current, refs)
+    if items:
+        conn.execute(update, items)
     if _pg():
         op.execute(f"ALTER TABLE res_auditevent ENABLE TRIGGER {_TRIGGER}")
     op.execute(f"DELETE FROM idx_ref WHERE pid IN ({_EVENTS})")
@@ -100,12 +113,16 @@ def downgrade() -> None:
         "INSERT INTO idx_ref (pid, hash_identity, target_type, target_id) VALUES (:pid, :h, :t, :i)"
     )
     rows = []
-    for pid, body in conn.execute(sa.text("SELECT pid, body FROM res_auditevent WHERE refs IS NOT NULL")):
+    bodies = sa.text("SELECT pid, body FROM res_auditevent WHERE refs IS NOT NULL ORDER BY pid")
+    for pid, body in conn.execute(bodies.execution_options(yield_per=_BATCH)):  # streamed, as above
         rows += [
             {"pid": pid, "h": _h64("AuditEvent", name), "t": ttype, "i": tid}
             for name, ttype, tid in sorted(_references(body))
         ]
-    for start in range(0, len(rows), _BATCH):
-        conn.execute(insert, rows[start : start + _BATCH])
+        if len(rows) >= _BATCH:
+            conn.execute(insert, rows)
+            rows = []
+    if rows:
+        conn.execute(insert, rows)
     with op.batch_alter_table('res_auditevent') as batch:
         batch.drop_column('refs')
