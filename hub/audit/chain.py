@@ -352,12 +352,10 @@ def verify(
     if end_seq is not None:
         q = q.where(ch.c.seq <= end_seq)
     expected, checked = start_seq, 0
-    sha256 = hashlib.sha256
-    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
     result = conn.execute(q.execution_options(yield_per=batch))  # per statement: not the connection's
     try:
         for rows in result.partitions():
-            for seq, prev_hash, entry_hash, fmt, body, version, deleted in rows:
+            for seq, prev_hash, stored_hash, fmt, body, version, deleted in rows:
                 if seq != expected:
                     gap = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
                     return broken(expected, f"chain rows {gap} are missing (gap before seq {seq})", checked)
@@ -373,12 +371,8 @@ def verify(
                         "or rows were removed or reordered)",
                         checked,
                     )
-                canon = dumps(loads(body), option=sort_keys)
-                if fmt == 2:
-                    digest = sha256((prev + sha256(canon).hexdigest()).encode("ascii")).hexdigest()
-                else:
-                    digest = sha256(prev.encode("ascii") + canon).hexdigest()
-                if digest != entry_hash:
+                digest = entry_hash(prev, body, fmt)
+                if digest != stored_hash:
                     return broken(
                         seq,
                         f"the AuditEvent of seq {seq} does not hash to its entry_hash (its body, or the "
